@@ -1,0 +1,194 @@
+/**
+ * Wires the chat codec to gossipsub: one topic per room, a validator per topic that
+ * refuses bad messages (and so lowers their sender's score), and delivery of each
+ * valid message exactly once. Nothing a remote peer sends can throw out of here.
+ */
+import { NotStartedError, TypedEventEmitter, serviceCapabilities, serviceDependencies } from '@libp2p/interface';
+import type { Logger, PeerId, Startable } from '@libp2p/interface';
+import { scoreTopic, TopicValidatorResult } from '../node/gossipsub.ts';
+import type { PubsubMessage } from '../node/gossipsub.ts';
+import {
+  ChatInputError, checkTimestamp, chatMessageId, decodeChatMessage, encodeChatMessage, formatMessageId,
+  parseNick, parseRoomName, roomTopic
+} from './codec.ts';
+import {
+  CHAT_PROTOCOL_VERSION, DEFAULT_NICK, MAX_CLOCK_SKEW_MS, MAX_MESSAGE_AGE_MS, NONCE_BYTES,
+  SEEN_CACHE_SIZE, SEEN_TTL_MS
+} from './constants.ts';
+import { SeenCache } from './dedupe.ts';
+import type { ChatComponents, ChatEvents, ChatInit, Chat as ChatInterface, SentChatMessage } from './index.ts';
+
+/** Sending to, or asking about, a room this peer has not joined. */
+export class NotJoinedError extends Error {
+  constructor(room: string) {
+    super(`not in room ${room}: join it first`);
+    this.name = 'NotJoinedError';
+  }
+}
+
+export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, ChatInterface {
+  private readonly components: ChatComponents;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly limits: { maxSkewMs: number, maxAgeMs: number };
+  private readonly seen: SeenCache;
+  /** Joined room -> its topic, in joining order. */
+  private readonly joined = new Map<string, string>();
+  /** Topic -> room, for routing received messages. */
+  private readonly roomsByTopic = new Map<string, string>();
+  private nickName: string;
+  private started = false;
+
+  constructor(components: ChatComponents, init: ChatInit = {}) {
+    super();
+    this.components = components;
+    this.log = components.logger.forComponent('cli-chat:chat');
+    this.now = init.now ?? Date.now;
+    this.limits = { maxSkewMs: init.maxClockSkewMs ?? MAX_CLOCK_SKEW_MS, maxAgeMs: init.maxMessageAgeMs ?? MAX_MESSAGE_AGE_MS };
+    this.seen = new SeenCache({ maxEntries: init.seenCacheSize ?? SEEN_CACHE_SIZE, ttlMs: init.seenTtlMs ?? SEEN_TTL_MS, now: this.now });
+    this.nickName = parseNick(init.nick ?? DEFAULT_NICK);
+    this.onPubsubMessage = this.onPubsubMessage.bind(this);
+  }
+
+  readonly [Symbol.toStringTag] = '@cli-chat/chat';
+  readonly [serviceCapabilities]: string[] = ['@cli-chat/chat'];
+  readonly [serviceDependencies]: string[] = ['@libp2p/pubsub'];
+
+  start(): void {
+    this.components.pubsub.addEventListener('message', this.onPubsubMessage);
+    this.started = true;
+  }
+
+  /** Forgets joined rooms: gossipsub stops alongside, and its subscriptions with it. */
+  stop(): void {
+    const { pubsub } = this.components;
+    pubsub.removeEventListener('message', this.onPubsubMessage);
+    for (const topic of this.joined.values()) {
+      pubsub.topicValidators.delete(topic);
+    }
+    this.joined.clear();
+    this.roomsByTopic.clear();
+    this.started = false;
+  }
+
+  isStarted(): boolean {
+    return this.started;
+  }
+
+  get nick(): string {
+    return this.nickName;
+  }
+
+  setNick(nick: string): void {
+    this.nickName = parseNick(nick);
+  }
+
+  join(room: string): void {
+    const name = parseRoomName(room);
+    this.assertStarted();
+    if (this.joined.has(name)) return;
+    const topic = roomTopic(name);
+    const { pubsub } = this.components;
+    scoreTopic(pubsub, topic);
+    pubsub.topicValidators.set(topic, (source, message) => this.validate(name, source, message));
+    pubsub.subscribe(topic);
+    this.joined.set(name, topic);
+    this.roomsByTopic.set(topic, name);
+    this.log('joined room %s', name);
+  }
+
+  /**
+   * Leaves a room. Its score parameters stay: the counters of peers who misbehaved there
+   * keep decaying, and rejoining does not bring back stale ones undecayed.
+   */
+  leave(room: string): void {
+    const name = parseRoomName(room);
+    const topic = this.joined.get(name);
+    if (topic === undefined) return;
+    const { pubsub } = this.components;
+    pubsub.unsubscribe(topic);
+    pubsub.topicValidators.delete(topic);
+    this.joined.delete(name);
+    this.roomsByTopic.delete(topic);
+    this.log('left room %s', name);
+  }
+
+  rooms(): string[] {
+    return [...this.joined.keys()];
+  }
+
+  roomPeers(room: string): string[] {
+    const topic = this.joined.get(parseRoomName(room));
+    if (topic === undefined) throw new NotJoinedError(room);
+    return this.components.pubsub.getSubscribers(topic).map((peer) => peer.toString());
+  }
+
+  async send(room: string, text: string): Promise<SentChatMessage> {
+    const name = parseRoomName(room);
+    this.assertStarted();
+    const topic = this.joined.get(name);
+    if (topic === undefined) throw new NotJoinedError(name);
+    const ts = this.now();
+    const data = encodeChatMessage({ v: CHAT_PROTOCOL_VERSION, room: name, nick: this.nickName, text, ts, nonce: newNonce() });
+    const id = this.messageId(this.components.peerId, data);
+    this.seen.add(id);
+    await this.components.pubsub.publish(topic, data);
+    return { id, ts };
+  }
+
+  /**
+   * Gossipsub calls this once per message ID, before delivering or forwarding it.
+   * Reject lowers the sender's score; Ignore drops the message without blame.
+   */
+  private validate(room: string, source: PeerId, message: PubsubMessage): TopicValidatorResult {
+    const author = message.type === 'signed' ? message.from : source;
+    try {
+      const decoded = decodeChatMessage(message.data, room);
+      checkTimestamp(decoded.ts, this.now(), this.limits);
+      // A replay older than gossipsub's own seen cache: already shown, so not forwarded either.
+      if (this.seen.has(this.messageId(author, message.data))) return TopicValidatorResult.Ignore;
+      return TopicValidatorResult.Accept;
+    } catch (err) {
+      if (!(err instanceof ChatInputError)) {
+        this.log.error('validating a message in room %s from %p failed - %e', room, author, err);
+        return TopicValidatorResult.Ignore;
+      }
+      this.log('rejected a message in room %s from %p: %s', room, author, err.message);
+      this.safeDispatchEvent('rejected', { detail: { from: author.toString(), room, reason: `${err.reason}: ${err.message}` } });
+      // A slow clock is no attack; everything else a well-behaved peer never sends.
+      return err.reason === 'too-old' ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject;
+    }
+  }
+
+  private onPubsubMessage(evt: CustomEvent<PubsubMessage>): void {
+    try {
+      this.deliver(evt.detail);
+    } catch (err) {
+      this.log.error('could not deliver a message on %s - %e', evt.detail.topic, err);
+    }
+  }
+
+  private deliver(message: PubsubMessage): void {
+    const room = this.roomsByTopic.get(message.topic);
+    // Unsigned messages never get here under StrictSign; other topics belong to others.
+    if (room === undefined || message.type !== 'signed') return;
+    if (message.from.equals(this.components.peerId)) return;
+    const id = this.messageId(message.from, message.data);
+    if (!this.seen.add(id)) return;
+    // The validator accepted these bytes for this room; decoding again cannot fail.
+    const { nick, text, ts } = decodeChatMessage(message.data, room);
+    this.safeDispatchEvent('message', { detail: { room, id, from: message.from.toString(), nick, text, ts } });
+  }
+
+  private messageId(author: PeerId, data: Uint8Array): string {
+    return formatMessageId(chatMessageId(author.toMultihash().bytes, data));
+  }
+
+  private assertStarted(): void {
+    if (!this.started) throw new NotStartedError('the chat service is not started');
+  }
+}
+
+function newNonce(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(NONCE_BYTES))).toString('hex');
+}

@@ -1,0 +1,37 @@
+/** Defaults of the peer's command line: one place for every user-facing default. */
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_LOCAL_URL } from '@cli-chat/bootstrap-api';
+
+/** The environment variable `.bootstrap-switch` sets. */
+export const BOOTSTRAP_ENV = 'BOOTSTRAP_DATA_SERVER';
+export const DEFAULT_BOOTSTRAP_URL = DEFAULT_LOCAL_URL;
+export const DEFAULT_ROOM = 'lobby';
+
+/**
+ * Loopback by default: a fresh `npm start` must not expose a port to the network or
+ * announce itself on it. `--listen /ip4/0.0.0.0/tcp/4001` opens it to a LAN.
+ */
+export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/0';
+
+export const HISTORY_FILE = 'history';
+export const HISTORY_SIZE = 1000;
+
+export function defaultNick(): string {
+  const name = (process.env.USER ?? safeUsername()).replace(/[^\w.-]/g, '').slice(0, 32);
+  return name || 'anon';
+}
+
+function safeUsername(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'anon';
+  }
+}
+
+/** One data dir per nick, so `--nick alice` and `--nick bob` on one machine are two peers. */
+export function defaultDataDir(nick: string): string {
+  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'cli-chat', nick);
+}

@@ -1,0 +1,19 @@
+/**
+ * Everything a peer reports, as one union. The terminal UI renders these, `--json`
+ * prints them one per line, and scripts subscribe to them through `Peer.on`.
+ */
+export type PeerEvent =
+  | { type: 'ready', peerId: string, addrs: string[], nick: string, room: string | null, bootstrap: string }
+  | { type: 'message', room: string, id: string, from: string, nick: string, text: string, ts: number }
+  | { type: 'sent', room: string, id: string, text: string, ts: number }
+  | { type: 'room-joined', room: string }
+  | { type: 'room-left', room: string }
+  | { type: 'peer-connected', peerId: string }
+  | { type: 'peer-disconnected', peerId: string }
+  | { type: 'bootstrap', state: 'registered' | 'full' | 'hosting' | 'unreachable' | 'refused', url: string, message: string }
+  | { type: 'rejected', from: string, room: string, reason: string }
+  | { type: 'info', message: string }
+  | { type: 'error', message: string };
+
+export type PeerEventType = PeerEvent['type'];
+export type PeerListener = (event: PeerEvent) => void;

@@ -1,0 +1,55 @@
+/** Entry point of `npm start`: flags in, a running peer and its command line out. */
+import { CommanderError } from 'commander';
+import { pino } from 'pino';
+import { parseArgs } from './cli/args.ts';
+import type { CliOptions } from './cli/args.ts';
+import { Peer } from './peer.ts';
+import { Session } from './cli/session.ts';
+
+function options(): CliOptions {
+  try {
+    return parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2);
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const log = pino({ level: opts.logLevel, base: undefined }, pino.destination(2));
+  const peer = new Peer({
+    nick: opts.nick,
+    dataDir: opts.dataDir,
+    listen: opts.listen,
+    bootstrapUrl: opts.bootstrap,
+    hostBootstrap: opts.hostBootstrap,
+    mdns: opts.mdns,
+    room: opts.room,
+    log
+  });
+  const session = new Session({ peer, json: opts.json, input: process.stdin, output: process.stdout, dataDir: opts.dataDir, log });
+  session.attach();
+
+  let signals = 0;
+  const onSignal = (): void => {
+    // A second Ctrl-C means "now", not "gracefully".
+    if (++signals > 1) process.exit(130);
+    session.close();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    await peer.start();
+  } catch (err) {
+    process.stderr.write(`cli-chat: could not start: ${(err as Error).message}\n`);
+    await peer.stop().catch(() => undefined);
+    process.exit(1);
+  }
+  await session.run();
+  await peer.stop();
+  process.exit(0);
+}
+
+await main();

@@ -1,0 +1,96 @@
+/**
+ * Every default of the peer's libp2p node, with the reason for each. The measurements
+ * behind them are in LIBP2P-NOTES (one host, 2 cores, libp2p 3.3, gossipsub 17.1).
+ */
+import type { PeerScoreThresholds, TopicScoreParams } from './gossipsub.ts';
+
+/**
+ * libp2p allows 5 inbound connections per second per remote host by default. A cluster
+ * on one host, or a seed that many peers join at once, comes from a single IP: with the
+ * default only 5 of 29 simultaneous joiners got in.
+ */
+export const INBOUND_CONNECTION_THRESHOLD = 100;
+
+/**
+ * Connections still in their Noise/Yamux upgrade at once (libp2p default 10). Raised with
+ * the threshold above so a burst of joiners waits in the handshake instead of being refused.
+ */
+export const MAX_INCOMING_PENDING_CONNECTIONS = 64;
+
+/**
+ * The connection monitor pings every connection. The default (every 10 s) noticed a
+ * frozen (SIGSTOPped) peer after 10.4 s; these settings after 0.67 s, for one small ping
+ * per connection per second. Membership's own probing is the real failure detector; this
+ * only closes dead connections quickly so gossipsub routes around them.
+ */
+export const CONNECTION_MONITOR = {
+  pingInterval: 1_000,
+  pingTimeout: { minTimeout: 500, maxTimeout: 2_000 }
+} as const;
+
+/** How often mDNS asks the LAN who is there (the @libp2p/mdns default). Each answer may trigger a dial. */
+export const MDNS_QUERY_INTERVAL_MS = 10_000;
+
+/** Bound on one dial to a peer found by mDNS. */
+export const DISCOVERY_DIAL_TIMEOUT_MS = 5_000;
+
+/**
+ * Gossipsub gives peers that share an IP a quadratic penalty beyond 10 of them, which
+ * left a 13-node cluster on 127.0.0.1 with no mesh at all. Loopback is exempt: many peers
+ * on one host is how this project is developed and tested.
+ */
+export const IP_COLOCATION_WHITELIST = ['127.0.0.1', '::1'];
+
+/**
+ * Peer score thresholds (gossipsub defaults, except PX, written out because the room
+ * weights below are tuned against them):
+ * - below gossipThreshold (-10) no gossip is exchanged with a peer,
+ * - below publishThreshold (-50) we do not flood-publish to it,
+ * - below graylistThreshold (-80) everything it sends is dropped.
+ * acceptPXThreshold is 0: gossipsub's default (10) is a score a seed never reaches in the
+ * second after a newcomer joins it, which is exactly when the seed prunes its oversized
+ * mesh and hands out other peers (PX). PX records are signed peer records, so the worst a
+ * hostile pruner can do is make us dial real peers it chose.
+ */
+export const SCORE_THRESHOLDS: PeerScoreThresholds = {
+  gossipThreshold: -10,
+  publishThreshold: -50,
+  graylistThreshold: -80,
+  acceptPXThreshold: 0,
+  opportunisticGraftThreshold: 3
+};
+
+/**
+ * Score parameters of every room topic. A Reject from the topic validator feeds the
+ * score only for topics listed in scoreParams.topics, so each joined room gets these.
+ *
+ * The invalid-message penalty (P4) is weight x counter^2 and the counter decays by 0.9
+ * a second (to zero in about 22 s). One bad message costs 1 point: the sender is pruned
+ * from our mesh for a while but stays far above every threshold, and since publishing
+ * floods to all subscribers its next valid message still arrives. Four quick ones cross
+ * gossipThreshold; a steady one a second holds the counter near 10, i.e. -100: graylisted.
+ *
+ * Mesh delivery penalties (P3, P3b) are off: a quiet chat room delivers nothing for
+ * minutes, and gossipsub's default of 20 deliveries per window would graylist every
+ * peer of every quiet room. Positive terms (time in mesh, first deliveries) each add at
+ * most 10, capped at 10 overall by topicScoreCap.
+ */
+export const ROOM_TOPIC_SCORE_PARAMS: TopicScoreParams = {
+  topicWeight: 1,
+  timeInMeshWeight: 0.1,
+  timeInMeshQuantum: 1_000,
+  timeInMeshCap: 100,
+  firstMessageDeliveriesWeight: 0.5,
+  firstMessageDeliveriesDecay: 0.99,
+  firstMessageDeliveriesCap: 20,
+  meshMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesDecay: 0.5,
+  meshMessageDeliveriesCap: 100,
+  meshMessageDeliveriesThreshold: 1,
+  meshMessageDeliveriesWindow: 10,
+  meshMessageDeliveriesActivation: 5_000,
+  meshFailurePenaltyWeight: 0,
+  meshFailurePenaltyDecay: 0.5,
+  invalidMessageDeliveriesWeight: -1,
+  invalidMessageDeliveriesDecay: 0.9
+};

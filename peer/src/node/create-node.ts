@@ -1,0 +1,129 @@
+/**
+ * Assembles the peer's libp2p node: TCP, Noise, Yamux, identify, ping, gossipsub, the
+ * chat service, and optionally mDNS and a static bootstrap list. The numbers are in
+ * ./constants.ts, the gossipsub settings in ./gossipsub.ts.
+ */
+import { createLibp2p } from 'libp2p';
+import type { ConnectionMonitorInit, Libp2p, Libp2pOptions } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify } from '@libp2p/identify';
+import type { Identify } from '@libp2p/identify';
+import { ping } from '@libp2p/ping';
+import type { Ping } from '@libp2p/ping';
+import { mdns } from '@libp2p/mdns';
+import type { MulticastDNSComponents } from '@libp2p/mdns';
+import { bootstrap } from '@libp2p/bootstrap';
+import type { PeerDiscovery, PeerInfo, PrivateKey } from '@libp2p/interface';
+import { chat } from '../chat/index.ts';
+import type { Chat, ChatInit } from '../chat/index.ts';
+import { pubsub } from './gossipsub.ts';
+import type { Pubsub, PubsubOptions } from './gossipsub.ts';
+import {
+  CONNECTION_MONITOR, DISCOVERY_DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS,
+  MDNS_QUERY_INTERVAL_MS
+} from './constants.ts';
+
+export interface PeerNodeOptions {
+  /** The peer's identity; see loadOrCreateIdentity. */
+  privateKey: PrivateKey;
+  /** Multiaddrs to listen on, e.g. /ip4/127.0.0.1/tcp/0. */
+  listen: string[];
+  /**
+   * Find and dial peers on the LAN with mDNS. It binds 0.0.0.0:5353 and announces on every
+   * interface, the real network included: keep it off in tests.
+   */
+  mdns: boolean;
+  /** Peer multiaddrs (with /p2p/) that libp2p dials once at start. */
+  bootstrapAddrs?: string[];
+  /** Overrides CONNECTION_MONITOR field by field. */
+  connectionMonitor?: ConnectionMonitorInit;
+  /** Overrides our gossipsub settings; see pubsub(). */
+  pubsub?: PubsubOptions;
+  chat?: ChatInit;
+}
+
+export interface PeerServices extends Record<string, unknown> {
+  identify: Identify;
+  ping: Ping;
+  pubsub: Pubsub;
+  chat: Chat;
+}
+
+export type PeerNode = Libp2p<PeerServices>;
+
+/**
+ * Creates the node without starting it: callers attach their event listeners first,
+ * then `await node.start()`.
+ */
+export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode> {
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = [];
+  // mDNS only reports peers; the node dials them once it exists.
+  let dialDiscovered: (peer: PeerInfo) => void = () => {};
+  if (options.mdns) peerDiscovery.push(dialingMdns((peer) => dialDiscovered(peer)));
+  if (options.bootstrapAddrs !== undefined && options.bootstrapAddrs.length > 0) {
+    peerDiscovery.push(bootstrap({ list: options.bootstrapAddrs }));
+  }
+
+  const node: PeerNode = await createLibp2p({
+    start: false,
+    privateKey: options.privateKey,
+    addresses: { listen: options.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    connectionManager: {
+      inboundConnectionThreshold: INBOUND_CONNECTION_THRESHOLD,
+      maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS
+    },
+    connectionMonitor: { ...CONNECTION_MONITOR, ...options.connectionMonitor },
+    services: {
+      identify: identify(),
+      // The connection monitor pings over /ipfs/ping: peers must answer it.
+      ping: ping(),
+      pubsub: pubsub(options.pubsub),
+      chat: chat(options.chat)
+    }
+  });
+  dialDiscovered = discoveryDialer(node);
+  return node;
+}
+
+/** mDNS discovery that also hands every answer to `onPeer`; it answers again each query interval. */
+function dialingMdns(onPeer: (peer: PeerInfo) => void): (components: MulticastDNSComponents) => PeerDiscovery {
+  const create = mdns({ interval: MDNS_QUERY_INTERVAL_MS });
+  return (components) => {
+    const discovery = create(components);
+    discovery.addEventListener('peer', (evt) => onPeer(evt.detail));
+    return discovery;
+  };
+}
+
+/**
+ * Dials discovered peers we are not connected to, one dial per peer at a time. libp2p's
+ * own `peer:discovery` event fires only the first time a peer enters the peer store, so
+ * mDNS answers are used directly: a peer that restarts is found again.
+ */
+function discoveryDialer(node: PeerNode): (peer: PeerInfo) => void {
+  const log = node.logger.forComponent('cli-chat:discovery');
+  const dialing = new Set<string>();
+  return (peer) => {
+    const id = peer.id.toString();
+    if (node.status !== 'started' || peer.id.equals(node.peerId) || dialing.has(id)) return;
+    if (node.getConnections(peer.id).length > 0) return;
+    dialing.add(id);
+    void (async () => {
+      try {
+        // The discovery event and libp2p's own peer store update race; merge to be sure.
+        await node.peerStore.merge(peer.id, { multiaddrs: peer.multiaddrs });
+        await node.dial(peer.id, { signal: AbortSignal.timeout(DISCOVERY_DIAL_TIMEOUT_MS) });
+      } catch (err) {
+        log('could not dial discovered peer %p - %e', peer.id, err);
+      } finally {
+        dialing.delete(id);
+      }
+    })();
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * The project's one import of a gossipsub implementation, and our settings for it.
+ *
+ * `@libp2p/gossipsub` 17 is the libp2p 3 build of ChainSafe's gossipsub (the ChainSafe
+ * package 14.x targets libp2p 2 and silently never forms a mesh under libp2p 3). When
+ * `@chainsafe/libp2p-gossipsub` supports libp2p 3, moving back is changing the package
+ * name in the import below: the API is the same code.
+ */
+import { gossipsub, StrictSign, TopicValidatorResult, type GossipSub, type GossipSubComponents, type GossipsubOpts, type Message } from '@libp2p/gossipsub';
+import { chatMessageId, formatMessageId } from '../chat/codec.ts';
+import { IP_COLOCATION_WHITELIST, ROOM_TOPIC_SCORE_PARAMS, SCORE_THRESHOLDS } from './constants.ts';
+
+export { TopicValidatorResult };
+export type { GossipSubComponents as PubsubComponents, Message as PubsubMessage };
+export type PubsubOptions = Partial<GossipsubOpts>;
+type PeerScoreParams = GossipsubOpts['scoreParams'];
+export type TopicScoreParams = NonNullable<PeerScoreParams['topics']>[string];
+export type PeerScoreThresholds = Required<GossipsubOpts['scoreThresholds']>;
+
+/**
+ * The gossipsub service as the peer uses it: the package's public interface plus members
+ * its class has but the interface returned by `gossipsub()` leaves out. `pubsub()` checks
+ * they exist, so an implementation without them fails at node creation, not mid-chat.
+ */
+export interface Pubsub extends GossipSub {
+  /** Peer IDs in our mesh for `topic`. */
+  getMeshPeers(topic: string): string[];
+  /** A peer's current gossipsub score. */
+  getScore(peerId: string): number;
+}
+
+/** The class's live score parameters; gossipsub copies scoreParams at construction. */
+interface ScoreInternals {
+  score?: { params?: { topics?: Record<string, TopicScoreParams> } };
+}
+
+function assertPubsub(service: GossipSub): asserts service is Pubsub {
+  const candidate = service as Partial<Pubsub> & ScoreInternals;
+  if (typeof candidate.getMeshPeers !== 'function' || typeof candidate.getScore !== 'function' ||
+    typeof candidate.score?.params?.topics !== 'object') {
+    throw new Error('this gossipsub implementation lacks getMeshPeers, getScore or score.params.topics, which the chat service needs');
+  }
+}
+
+/**
+ * Gossipsub's message ID: SHA-256 over the author's peer ID and the data, the same ID the
+ * chat service delivers by. Content-derived, so a message that took two paths, or was
+ * replayed, is recognised; publishing the same bytes twice is refused (PublishError.Duplicate),
+ * which is why every chat message carries a nonce.
+ */
+function msgIdFn(message: Message): Uint8Array {
+  const author = message.type === 'signed' ? message.from.toMultihash().bytes : new Uint8Array(0);
+  return chatMessageId(author, message.data);
+}
+
+/**
+ * The gossipsub service with our settings; `options` override them (score parameters and
+ * thresholds field by field). Register it under the service name `pubsub`: the chat
+ * service finds it there.
+ */
+export function pubsub(options: PubsubOptions = {}): (components: GossipSubComponents) => Pubsub {
+  const create = gossipsub({
+    // Every message is signed by its author and unsigned ones are refused: a nick can be
+    // anything, so the peer ID is the only identity a reader can trust. Both ends must
+    // agree: StrictSign and StrictNoSign peers deliver nothing to each other.
+    globalSignaturePolicy: StrictSign,
+    msgIdFn,
+    msgIdToStrFn: formatMessageId,
+    // Sending to a room nobody else is in yet is normal, not an error.
+    allowPublishToZeroTopicPeers: true,
+    // Our own messages are reported by the chat service's send(), never as received.
+    emitSelf: false,
+    // Flood-publish reaches every subscriber above publishThreshold, so a peer pruned from
+    // meshes for one bad message still reaches everyone with its next good one.
+    floodPublish: true,
+    // All our peers speak gossipsub; a floodsub peer would bypass the mesh and scoring.
+    fallbackToFloodsub: false,
+    // Any peer may be a seed that many join at once; PX lets the ones it prunes from an
+    // oversized mesh find each other instead of leaving a star around the seed.
+    doPX: true,
+    ...options,
+    scoreParams: { IPColocationFactorWhitelist: new Set(IP_COLOCATION_WHITELIST), ...options.scoreParams },
+    scoreThresholds: { ...SCORE_THRESHOLDS, ...options.scoreThresholds }
+  });
+  return (components) => {
+    const service = create(components);
+    assertPubsub(service);
+    return service;
+  };
+}
+
+/**
+ * Scores `topic` with `params`, so Reject results of its validator lower the sender's
+ * score. Added at run time because rooms are joined at run time.
+ */
+export function scoreTopic(service: Pubsub, topic: string, params: TopicScoreParams = ROOM_TOPIC_SCORE_PARAMS): void {
+  const topics = (service as Pubsub & ScoreInternals).score?.params?.topics;
+  if (topics === undefined) throw new Error('gossipsub exposes no score parameters');
+  topics[topic] = { ...params };
+}

@@ -1,0 +1,90 @@
+/**
+ * Dials the bootstrap set and keeps retrying it: libp2p's own bootstrap discovery dials
+ * each peer once and gives up, which strands a peer that started before its seeds.
+ * Noise authenticates the remote peer ID, so an address the API got wrong costs a
+ * failed dial, never a connection to an impostor.
+ */
+import { multiaddr } from '@multiformats/multiaddr';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { Libp2p } from '@libp2p/interface';
+import type { Logger } from 'pino';
+
+export interface Seed {
+  peerId: string;
+  addrs: string[];
+}
+
+const TICK_MS = 500;
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 15_000;
+const DIAL_TIMEOUT_MS = 5_000;
+
+interface SeedState extends Seed {
+  nextDialAt: number;
+  backoffMs: number;
+  dialing: boolean;
+}
+
+export class SeedDialer {
+  private readonly node: Libp2p;
+  private readonly log: Logger;
+  private readonly seeds = new Map<string, SeedState>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(node: Libp2p, log: Logger) {
+    this.node = node;
+    this.log = log;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.seeds.clear();
+  }
+
+  /** Replaces the seed list; seeds no longer listed are no longer retried. */
+  update(seeds: Seed[]): void {
+    const self = this.node.peerId.toString();
+    const listed = new Set<string>();
+    for (const seed of seeds) {
+      if (seed.peerId === self) continue;
+      listed.add(seed.peerId);
+      const known = this.seeds.get(seed.peerId);
+      if (known) known.addrs = seed.addrs;
+      else this.seeds.set(seed.peerId, { ...seed, nextDialAt: 0, backoffMs: BACKOFF_MIN_MS, dialing: false });
+    }
+    for (const id of this.seeds.keys()) if (!listed.has(id)) this.seeds.delete(id);
+    this.tick();
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const seed of this.seeds.values()) {
+      if (seed.dialing || seed.nextDialAt > now) continue;
+      if (this.node.getConnections(peerIdFromString(seed.peerId)).length > 0) {
+        seed.backoffMs = BACKOFF_MIN_MS;
+        continue;
+      }
+      void this.dial(seed);
+    }
+  }
+
+  private async dial(seed: SeedState): Promise<void> {
+    seed.dialing = true;
+    try {
+      const addrs = seed.addrs.map((a) => multiaddr(`${a}/p2p/${seed.peerId}`));
+      await this.node.dial(addrs, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) });
+      seed.backoffMs = BACKOFF_MIN_MS;
+    } catch (err) {
+      this.log.debug({ err, peer: seed.peerId }, 'seed dial failed; will retry');
+      seed.nextDialAt = Date.now() + seed.backoffMs;
+      seed.backoffMs = Math.min(seed.backoffMs * 2, BACKOFF_MAX_MS);
+    } finally {
+      seed.dialing = false;
+    }
+  }
+}

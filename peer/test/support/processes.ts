@@ -1,0 +1,109 @@
+/**
+ * Real processes for end-to-end tests: spawn, read JSON events from stdout, wait for
+ * an event with a deadline, write commands to stdin, kill with real signals. Every
+ * process started here is killed by `killAll`, which each test file calls after its tests.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { PeerEvent } from '../../src/events.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+const running = new Set<ChildProcessWithoutNullStreams>();
+
+interface Waiter<T> {
+  match: (item: T) => boolean;
+  resolve: (item: T) => void;
+}
+
+export class Proc<T> {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly items: T[] = [];
+  readonly stderr: string[] = [];
+  readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>;
+  private readonly waiters = new Set<Waiter<T>>();
+
+  constructor(args: string[], parse: (line: string) => T | undefined, env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, args, {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe']
+    });
+    running.add(this.child);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => {
+      running.delete(this.child);
+      resolve({ code, signal });
+    }));
+    createInterface({ input: this.child.stdout }).on('line', (line) => {
+      const item = parse(line);
+      if (item === undefined) return;
+      this.items.push(item);
+      for (const w of this.waiters) if (w.match(item)) { this.waiters.delete(w); w.resolve(item); }
+    });
+    createInterface({ input: this.child.stderr }).on('line', (line) => this.stderr.push(line));
+  }
+
+  /** Resolves with the first item (past or future) that matches; rejects at the deadline. */
+  waitFor(match: (item: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
+    const seen = this.items.find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter<T> = { match, resolve: (item) => { clearTimeout(timer); resolve(item); } };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr tail:\n${this.stderr.slice(-15).join('\n')}`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  write(line: string): void {
+    this.child.stdin.write(`${line}\n`);
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+}
+
+export type PeerProc = Proc<PeerEvent>;
+
+function parseJsonLine(line: string): PeerEvent {
+  // --json promises nothing but JSON on stdout; a stray line fails the test loudly.
+  return JSON.parse(line) as PeerEvent;
+}
+
+/** Starts the peer exactly as `npm start -- <args>` does, with --json for the test to read. */
+export function startPeer(args: string[], env: NodeJS.ProcessEnv = {}): PeerProc {
+  return new Proc<PeerEvent>(['peer/src/main.ts', '--json', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', ...args], parseJsonLine, env);
+}
+
+/** Starts the bootstrap server as `npm run bootstrap-server -- <args>` does; resolves with its URL. */
+export async function startBootstrapServer(args: string[] = []): Promise<{ proc: Proc<string>, url: string }> {
+  const proc = new Proc<string>(['bootstrap-server/src/main.ts', '--host', '127.0.0.1', '--port', '0', ...args], (line) => line);
+  const line = await proc.waitFor((l) => l.includes('listening on'), 'bootstrap server to listen');
+  const url = /(http:\/\/\S+)/.exec(line)?.[1];
+  if (!url) throw new Error(`no URL in "${line}"`);
+  return { proc, url };
+}
+
+/** A TCP port that was free a moment ago, for tests that need a fixed URL before a server exists. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+export async function killAll(): Promise<void> {
+  const exits = [...running].map((child) => new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGKILL');
+  }));
+  await Promise.all(exits);
+}
