@@ -7,8 +7,8 @@ import { verifyRecord } from './registration.ts';
 import { decideJoin, decideLeave, decideRefill, livePeers } from './registry.ts';
 import type { Decision, JoinResult, RefillResult, Registration } from './registry.ts';
 import { API_VERSION } from './constants.ts';
-import { Config, ConfigPatch, RecordRequest } from './schemas.ts';
-import type { ListResponse, PingResponse } from './schemas.ts';
+import { ConfigPatch, RecordRequest } from './schemas.ts';
+import type { Config, ListResponse, PingResponse } from './schemas.ts';
 
 /** Storage of one backend. `update` must run `decide` and apply its decision atomically. */
 export interface RegistryStore {

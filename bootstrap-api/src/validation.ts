@@ -21,6 +21,8 @@ export function describeErrors(schema: TSchema, value: unknown, what: string): s
   const first = v.Errors(value)[0];
   if (!first) return `${what} is invalid`;
   const where = first.instancePath === '' ? what : `${what}${first.instancePath}`;
+  // TypeBox reports a property refused by `additionalProperties: false` as "schema is false".
+  if (first.schemaPath.endsWith('/additionalProperties')) return `${where} is not an allowed property`;
   return `${where} ${first.message}`;
 }
 
