@@ -3,12 +3,15 @@
  * idle RSS of a process holding one started node (no peers, mDNS off), against a bare
  * Node process. Each sample is a fresh process, so import caches do not flatter it.
  *
- *   node scripts/peer-node-cost.ts [samples]     prints one JSON object
+ *   node scripts/peer-node-cost.ts [samples]     prints one JSON object and writes it to
+ *                                                bench-results/peer-node.json
  */
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const IDLE_MS = 3_000;
+const RESULTS_DIR = fileURLToPath(new URL('../bench-results', import.meta.url));
 
 interface Sample {
   importMs: number;
@@ -59,7 +62,10 @@ function main(): void {
     const values = runs.map((run) => run[key]);
     return [key, { median: round(median(values)), min: round(Math.min(...values)), max: round(Math.max(...values)) }];
   }));
-  process.stdout.write(`${JSON.stringify({ node: process.version, samples, idleMs: IDLE_MS, ...summary, bareNodeRssMb: round(bareRssMb) }, null, 2)}\n`);
+  const text = `${JSON.stringify({ date: new Date().toISOString(), node: process.version, samples, idleMs: IDLE_MS, ...summary, bareNodeRssMb: round(bareRssMb) }, null, 2)}\n`;
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(`${RESULTS_DIR}/peer-node.json`, text);
+  process.stdout.write(text);
 }
 
 if (process.argv[2] === '--child') await child();

@@ -18,14 +18,15 @@ export const INBOUND_CONNECTION_THRESHOLD = 100;
 export const MAX_INCOMING_PENDING_CONNECTIONS = 64;
 
 /**
- * The connection monitor pings every connection. The default (every 10 s) noticed a
- * frozen (SIGSTOPped) peer after 10.4 s; these settings after 0.67 s, for one small ping
- * per connection per second. Membership's own probing is the real failure detector; this
- * only closes dead connections quickly so gossipsub routes around them.
+ * The connection monitor pings every connection. At one ping a second (0.5 s minimum
+ * timeout) an idle 10-peer cluster spent most of a core on pings, and under load the
+ * timeouts aborted hundreds of healthy connections whose reconnects added more load
+ * (bench-chat). A frozen peer is the membership protocol's to find, by its own probing; this
+ * only retires connections that are dead for good, so it runs at libp2p's pace.
  */
 export const CONNECTION_MONITOR = {
-  pingInterval: 1_000,
-  pingTimeout: { minTimeout: 500, maxTimeout: 2_000 }
+  pingInterval: 10_000,
+  pingTimeout: { minTimeout: 5_000, maxTimeout: 10_000 }
 } as const;
 
 /** How often mDNS asks the LAN who is there (the @libp2p/mdns default). Each answer may trigger a dial. */

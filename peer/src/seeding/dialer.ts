@@ -18,11 +18,13 @@ const TICK_MS = 500;
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
 const DIAL_TIMEOUT_MS = 5_000;
+const REDIAL_JITTER_MS = 2_000;
 
 interface SeedState extends Seed {
   nextDialAt: number;
   backoffMs: number;
   dialing: boolean;
+  wasConnected: boolean;
 }
 
 export class SeedDialer {
@@ -55,7 +57,7 @@ export class SeedDialer {
       listed.add(seed.peerId);
       const known = this.seeds.get(seed.peerId);
       if (known) known.addrs = seed.addrs;
-      else this.seeds.set(seed.peerId, { ...seed, nextDialAt: 0, backoffMs: BACKOFF_MIN_MS, dialing: false });
+      else this.seeds.set(seed.peerId, { ...seed, nextDialAt: 0, backoffMs: BACKOFF_MIN_MS, dialing: false, wasConnected: false });
     }
     for (const id of this.seeds.keys()) if (!listed.has(id)) this.seeds.delete(id);
     this.tick();
@@ -67,6 +69,14 @@ export class SeedDialer {
       if (seed.dialing || seed.nextDialAt > now) continue;
       if (this.node.getConnections(peerIdFromString(seed.peerId)).length > 0) {
         seed.backoffMs = BACKOFF_MIN_MS;
+        seed.wasConnected = true;
+        continue;
+      }
+      if (seed.wasConnected) {
+        // A lost connection: both ends may notice at once. A random delay lets one redial
+        // win and the other find the connection already there, instead of two connections.
+        seed.wasConnected = false;
+        seed.nextDialAt = now + Math.random() * REDIAL_JITTER_MS;
         continue;
       }
       void this.dial(seed);
@@ -81,7 +91,7 @@ export class SeedDialer {
       seed.backoffMs = BACKOFF_MIN_MS;
     } catch (err) {
       this.log.debug({ err, peer: seed.peerId }, 'seed dial failed; will retry');
-      seed.nextDialAt = Date.now() + seed.backoffMs;
+      seed.nextDialAt = Date.now() + seed.backoffMs * (0.5 + Math.random());
       seed.backoffMs = Math.min(seed.backoffMs * 2, BACKOFF_MAX_MS);
     } finally {
       seed.dialing = false;

@@ -3,8 +3,6 @@
  * hosts the local Fastify server itself, through the server's public factory. If another
  * peer wins the race for the port, this one simply uses that server.
  */
-import { startServer } from '@cli-chat/bootstrap-server';
-
 export interface HostedBootstrap {
   url: string;
   close(): Promise<void>;
@@ -28,6 +26,8 @@ export async function hostLocalBootstrap(url: string): Promise<HostedBootstrap |
   const u = new URL(url);
   const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
   const port = u.port === '' ? 80 : Number(u.port);
+  // Loaded only when needed: importing Fastify costs every peer ~0.1 s and ~10 MB otherwise.
+  const { startServer } = await import('@cli-chat/bootstrap-server');
   try {
     return await startServer({ host, port });
   } catch (err) {

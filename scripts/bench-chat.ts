@@ -1,0 +1,594 @@
+/**
+ * Chat benchmark: `node scripts/bench-chat.ts [--no-profile] [--quick] [--profile-dir DIR]
+ * [--order chat,bare|bare,chat] [--connection-monitor project|libp2p]`.
+ *
+ * Two clusters of 10 processes each on 127.0.0.1, measured in the same run:
+ *   chat  real peers started like users do (`peer/src/main.ts --json --no-mdns ...`) against
+ *         one bootstrap server process (`--max-peers 16`, so the set holds every peer and
+ *         each peer dials all earlier ones), all in room lobby;
+ *   bare  scripts/bench-chat/bare-node.ts: the same libp2p settings and the same `pubsub()`
+ *         factory (StrictSign, our msgIdFn, flood publish, score parameters) without the chat
+ *         service, each node dialling every earlier one; the payload is the chat wire message
+ *         of the same text, so the bytes gossiped are the same size.
+ * In each, member 0 is the publisher, driven through stdin at a fixed rate, and the 9 others
+ * report receipts on stdout. Latency = when this process reads a receiver's event minus when
+ * it wrote the line to the publisher (chat also records now - the message's own `ts`).
+ *
+ * The clusters run one after the other, each alone (an idle cluster of 10 costs most of a
+ * core in connection-monitor pings, so running both at once loads the measured one):
+ *   start     processes one at a time, each to its `ready` event; then the full mesh of
+ *             connections (bounded wait) and a warm-up: send until 5 consecutive messages
+ *             reached every receiver (no fixed sleeps); RSS; 3 s idle for the idle CPU cost
+ *   latency   one 50 msg/s stream of 40 s: the first 20 s ("cold": JIT, and whatever backlog
+ *             that builds) reported apart, the last 20 s measured: p50/p90/p99, CPU per
+ *             message; the publisher and receiver 5 run under --cpu-prof, and each profile is
+ *             summarised over exactly the measured 20 s (V8's sample clock and process.hrtime
+ *             are the same monotonic clock)
+ *   sweep     4 s at each rate of 50, 100, 150, 200, 300, 400, 600, 800 msg/s; a rate passes
+ *             when every message reached every receiver within 1 s; stops at the first failure
+ *   stop      RSS at the end, then SIGTERM (graceful, so the profiles get written)
+ * Run it twice (or with --order bare,chat) to see how much the host's other work moved it.
+ * `--connection-monitor libp2p` is an experiment: both clusters with libp2p's default
+ * connection monitor instead of the peer's (see scripts/bench-chat/libp2p-default-monitor.ts).
+ *
+ * Writes bench-results/chat.json and bench-results/chat.md and prints the table. Every child
+ * is killed on exit, error, SIGINT or SIGTERM. Targets missed are reported, not failed.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Cluster, makeDir, sleep } from './bench-chat/cluster.ts';
+import type { Message } from './bench-chat/cluster.ts';
+import { killAllNow, machineCpu, processCpuMs } from './bench-chat/children.ts';
+import { summariseProfile } from './bench-chat/cpuprofile.ts';
+import type { ProfileSummary } from './bench-chat/cpuprofile.ts';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS_DIR = join(REPO, 'bench-results');
+const PEERS = 10;
+const PROFILED_RECEIVER = 5;
+const LATENCY_RATE = 50;
+const DEADLINE_MS = 1_000;
+/** After the last write of a latency round, how long stragglers are waited for. */
+const LATENCY_GRACE_MS = 5_000;
+/** After the last write of a sweep step: the deadline plus a little reading slack. */
+const SWEEP_GRACE_MS = DEADLINE_MS + 300;
+const PAUSE_MS = 500;
+/** Idle time after warm-up over which the cost of an idle cluster is measured. */
+const IDLE_SECONDS = 3;
+const STOP_GRACE_MS = 10_000;
+const TARGETS = { p99OfBare: 1.2 };
+
+const { values: flags } = parseArgs({
+  options: {
+    'no-profile': { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    'profile-dir': { type: 'string' },
+    order: { type: 'string', default: 'chat,bare' },
+    'connection-monitor': { type: 'string', default: 'project' }
+  }
+});
+const ORDER = flags.order.split(',').map((kind) => {
+  if (kind !== 'chat' && kind !== 'bare') throw new Error('--order takes chat,bare or bare,chat');
+  return kind;
+});
+if (ORDER.length !== 2 || ORDER[0] === ORDER[1]) throw new Error('--order takes chat,bare or bare,chat');
+/** Experiment: `libp2p` runs both clusters with libp2p's default connection monitor instead of the peer's. */
+const MONITOR = flags['connection-monitor'];
+if (MONITOR !== 'project' && MONITOR !== 'libp2p') throw new Error('--connection-monitor takes project or libp2p');
+const DEFAULT_MONITOR_HOOK = pathToFileURL(join(REPO, 'scripts/bench-chat/libp2p-default-monitor.ts')).href;
+const PROFILE = !flags['no-profile'];
+/**
+ * The 50 msg/s phase is one continuous stream: the first part right after warm-up catches
+ * cold code (JIT) and any backlog it builds; the figures of the second part are the headline.
+ */
+const LATENCY_COLD_SECONDS = flags.quick ? 5 : 20;
+const LATENCY_SECONDS = flags.quick ? 5 : 20;
+const SWEEP_SECONDS = flags.quick ? 2 : 4;
+const SWEEP_RATES = flags.quick ? [50, 200, 800] : [50, 100, 150, 200, 300, 400, 600, 800];
+
+// ---------------------------------------------------------------------------------------
+// Figures
+
+interface Latency {
+  messages: number;
+  expected: number;
+  delivered: number;
+  missing: number;
+  /** Deliveries later than DEADLINE_MS, or missing. */
+  overDeadline: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  meanMs: number;
+  /** Chat only: Date.now() at reading minus the message's ts (excludes stdin -> send). */
+  tsP50Ms?: number;
+  tsP99Ms?: number;
+  /** Write to the publisher -> its `sent` event read (stdin, encode, sign, hand to streams). */
+  publishP50Ms: number;
+  publishP99Ms: number;
+}
+
+interface CpuUse {
+  wallMs: number;
+  publisherMsPerMessage: number;
+  receiverMsPerMessage: number;
+  clusterCpuPct: number;
+  machineBusyPct: number;
+  /** Machine busy minus this bench's own processes (both clusters, server, this process). */
+  otherWorkPct: number;
+  /** Connections the cluster's members lost during the phase. */
+  connectionsLost: number;
+}
+
+interface SweepStep {
+  rate: number;
+  passed: boolean;
+  latency: Latency;
+  cpu: CpuUse;
+  timeline: Second[];
+}
+
+/** One second of a phase, by when the messages were written. */
+interface Second {
+  second: number;
+  messages: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  missing: number;
+}
+
+function timeline(messages: Message[], receivers: number): Second[] {
+  const first = messages[0]?.writtenAt ?? 0;
+  const buckets: Message[][] = [];
+  for (const m of messages) (buckets[Math.floor((m.writtenAt - first) / 1000)] ??= []).push(m);
+  return buckets.map((bucket, second) => {
+    const l = latencyOf(bucket ?? [], receivers, false);
+    return { second, messages: l.messages, p50Ms: l.p50Ms, p99Ms: l.p99Ms, maxMs: l.maxMs, missing: l.missing };
+  });
+}
+
+interface ClusterResult {
+  kind: string;
+  readyMs: { median: number, max: number, all: number[] };
+  rssAfterWarmupMb: { median: number, max: number };
+  rssEndMb: { median: number, max: number };
+  connections: number[];
+  /** Connections lost by the members: up to the end of warm-up, and in all. */
+  disconnects: { beforeWarm: number, total: number };
+  /** At the end (`/peers`): open connections and distinct peers, summed over the members. */
+  connectionsAtEnd: { connections: number, peers: number, answered: number };
+  warmup: { ms: number, messages: number };
+  latency: Latency;
+  /** The first LATENCY_COLD_SECONDS of the 50 msg/s stream, right after warm-up. */
+  latencyCold: Latency;
+  /** The whole 50 msg/s stream, second by second. */
+  latencyTimeline: Second[];
+  /** CPU ms per second of one idle member, averaged over the cluster (connection pings, heartbeats). */
+  idleCpuMsPerSecondPerProcess: number;
+  latencyCpu: CpuUse | undefined;
+  latencyCpuCold: CpuUse | undefined;
+  sweep: SweepStep[];
+  highestPassingRate: number | null;
+  errors: string[];
+  warnings: string[];
+  rejected: number;
+  profiles: { publisher?: ProfileSummary, receiver?: ProfileSummary };
+}
+
+function round(n: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+}
+
+function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+function latencyOf(messages: Message[], receivers: number, withTs: boolean): Latency {
+  const lat: number[] = [];
+  const ts: number[] = [];
+  const publish: number[] = [];
+  let overDeadline = 0;
+  for (const m of messages) {
+    if (!Number.isNaN(m.sentAt)) publish.push(m.sentAt - m.writtenAt);
+    for (let r = 0; r < receivers; r++) {
+      const at = m.receivedAt[r] ?? Number.NaN;
+      if (Number.isNaN(at)) {
+        overDeadline++;
+        continue;
+      }
+      const ms = at - m.writtenAt;
+      lat.push(ms);
+      if (ms > DEADLINE_MS) overDeadline++;
+      const lag = m.tsLagMs[r] ?? Number.NaN;
+      if (!Number.isNaN(lag)) ts.push(lag);
+    }
+  }
+  lat.sort((a, b) => a - b);
+  ts.sort((a, b) => a - b);
+  publish.sort((a, b) => a - b);
+  const expected = messages.length * receivers;
+  return {
+    messages: messages.length,
+    expected,
+    delivered: lat.length,
+    missing: expected - lat.length,
+    overDeadline,
+    p50Ms: round(percentile(lat, 50)),
+    p90Ms: round(percentile(lat, 90)),
+    p99Ms: round(percentile(lat, 99)),
+    maxMs: round(lat.at(-1) ?? Number.NaN),
+    meanMs: round(lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length)),
+    ...(withTs ? { tsP50Ms: round(percentile(ts, 50)), tsP99Ms: round(percentile(ts, 99)) } : {}),
+    publishP50Ms: round(percentile(publish, 50)),
+    publishP99Ms: round(percentile(publish, 99))
+  };
+}
+
+/** CPU snapshot of the cluster being measured, of all our processes, and of the machine. */
+class CpuMeter {
+  private readonly cluster: Cluster;
+  private readonly all: () => number[];
+  private readonly start = performance.now();
+  private readonly members: number[];
+  private readonly ours: number;
+  private readonly self = process.cpuUsage();
+  private readonly machine = machineCpu();
+  private readonly disconnects: number;
+
+  constructor(cluster: Cluster, allPids: () => number[]) {
+    this.cluster = cluster;
+    this.all = allPids;
+    this.members = cluster.members.map((m) => m.child.cpuMs());
+    this.ours = this.sumOurs();
+    this.disconnects = cluster.disconnects();
+  }
+
+  private sumOurs(): number {
+    return this.all().map((pid) => processCpuMs(pid)).filter((v) => !Number.isNaN(v)).reduce((a, b) => a + b, 0);
+  }
+
+  finish(messages: number): CpuUse {
+    const wallMs = performance.now() - this.start;
+    const used = this.cluster.members.map((m, i) => m.child.cpuMs() - (this.members[i] ?? 0));
+    const receivers = used.slice(1);
+    const self = process.cpuUsage(this.self);
+    const oursMs = this.sumOurs() - this.ours + (self.user + self.system) / 1000;
+    const machine = machineCpu();
+    const busy = machine.busy - this.machine.busy;
+    const total = machine.total - this.machine.total;
+    const cores = cpus().length;
+    const machineBusyPct = total > 0 ? (100 * busy) / total : Number.NaN;
+    const oursPct = (100 * oursMs) / (wallMs * cores);
+    return {
+      wallMs: Math.round(wallMs),
+      publisherMsPerMessage: round((used[0] ?? 0) / Math.max(1, messages), 2),
+      receiverMsPerMessage: round(receivers.reduce((a, b) => a + b, 0) / Math.max(1, receivers.length) / Math.max(1, messages), 2),
+      clusterCpuPct: round((100 * used.reduce((a, b) => a + b, 0)) / (wallMs * cores)),
+      machineBusyPct: round(machineBusyPct),
+      otherWorkPct: round(Math.max(0, machineBusyPct - oursPct)),
+      connectionsLost: this.cluster.disconnects() - this.disconnects
+    };
+  }
+}
+
+
+function hrtimeUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+// ---------------------------------------------------------------------------------------
+// The run
+
+let workDir: string | undefined;
+
+function cleanupNow(): void {
+  killAllNow();
+  if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true });
+}
+
+process.on('exit', () => killAllNow());
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    process.stderr.write(`bench-chat: ${signal}: killing every child and exiting\n`);
+    cleanupNow();
+    process.exit(130);
+  });
+}
+
+function log(text: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+}
+
+async function main(): Promise<void> {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  if (major < 22 || (major === 22 && minor < 18)) {
+    throw new Error(`needs the project's Node 22 (node_modules/.bin/node, as npm run puts it first on PATH); this is ${process.version}`);
+  }
+  const startedAt = new Date();
+  const loadBefore = loadavg();
+  workDir = await mkdtemp(join(tmpdir(), 'cli-chat-bench-'));
+  const profileDir = await makeDir(flags['profile-dir'] ?? join(workDir, 'profiles'));
+  const profiled = (kind: string): Map<number, string> => PROFILE
+    ? new Map([[0, `${kind}-publisher.cpuprofile`], [PROFILED_RECEIVER, `${kind}-receiver.cpuprofile`]])
+    : new Map();
+
+  const make = (kind: 'chat' | 'bare'): Cluster => new Cluster({
+    kind, size: PEERS, repo: REPO, workDir: workDir ?? tmpdir(), profile: profiled(kind), profileDir,
+    extraArgs: kind === 'bare' ? ['--connection-monitor', MONITOR] : [],
+    extraNodeFlags: kind === 'chat' && MONITOR === 'libp2p' ? ['--import', DEFAULT_MONITOR_HOOK] : []
+  });
+  const clusters = ORDER.map(make);
+  const allPids = (): number[] => clusters.flatMap((c) => c.children()).filter((c) => c.alive).map((c) => c.pid);
+  const disconnectsBefore = new Map<Cluster, number>();
+  const idleCpu = new Map<Cluster, CpuUse>();
+  const latency = new Map<Cluster, { cold: Message[], steady: Message[], all: Message[], coldCpu?: CpuUse, steadyCpu?: CpuUse }>();
+  const sweeps = new Map<Cluster, SweepStep[]>(clusters.map((c) => [c, []]));
+
+  // One cluster at a time: an idle cluster of 10 peers costs most of a core (the connection
+  // monitor's pings), which would load the one being measured.
+  for (const cluster of clusters) {
+    log(`starting the ${cluster.kind} cluster (${PEERS} processes, one at a time)`);
+    await cluster.start();
+    await cluster.awaitConnections();
+    log(`${cluster.kind}: ${cluster.members.map((m) => m.connected.size).join(',')} connections; warming up`);
+    await cluster.warmUp();
+    cluster.recordRss('rssAfterWarmupMb');
+    disconnectsBefore.set(cluster, cluster.disconnects());
+    log(`${cluster.kind}: warm after ${Math.round(cluster.warmupMs ?? 0)} ms (${cluster.warmupMessages} messages); ${IDLE_SECONDS} s idle`);
+    const idle = new CpuMeter(cluster, allPids);
+    await sleep(IDLE_SECONDS * 1000);
+    idleCpu.set(cluster, idle.finish(0));
+
+    log(`${cluster.kind}: ${LATENCY_RATE} msg/s for ${LATENCY_COLD_SECONDS} s (cold) + ${LATENCY_SECONDS} s (measured)`);
+    const coldMeter = new CpuMeter(cluster, allPids);
+    let steadyMeter: CpuMeter | undefined;
+    let coldCpu: CpuUse | undefined;
+    let steadyStartUs = 0;
+    const split = setTimeout(() => {
+      steadyStartUs = hrtimeUs();
+      steadyMeter = new CpuMeter(cluster, allPids);
+      coldCpu = coldMeter.finish(LATENCY_RATE * LATENCY_COLD_SECONDS);
+    }, LATENCY_COLD_SECONDS * 1000);
+    const sent = await cluster.drive(LATENCY_RATE, LATENCY_COLD_SECONDS + LATENCY_SECONDS, 'latency');
+    clearTimeout(split);
+    const steadyCpu = steadyMeter?.finish(LATENCY_RATE * LATENCY_SECONDS);
+    cluster.profileWindows.push({ startUs: steadyStartUs, endUs: hrtimeUs() });
+    await cluster.settle(sent, LATENCY_GRACE_MS);
+    const coldCount = LATENCY_RATE * LATENCY_COLD_SECONDS;
+    latency.set(cluster, { cold: sent.slice(0, coldCount), steady: sent.slice(coldCount), all: sent, coldCpu, steadyCpu });
+    await sleep(PAUSE_MS);
+
+    // Rate sweep up to the first failing rate.
+    for (const rate of SWEEP_RATES) {
+      const meter = new CpuMeter(cluster, allPids);
+      const sent = await cluster.drive(rate, SWEEP_SECONDS, `sweep-${rate}`);
+      const cpu = meter.finish(sent.length);
+      await cluster.settle(sent, SWEEP_GRACE_MS);
+      const latency = latencyOf(sent, cluster.receivers, cluster.kind === 'chat');
+      const passed = latency.overDeadline === 0;
+      sweeps.get(cluster)?.push({ rate, passed, latency, cpu, timeline: timeline(sent, cluster.receivers) });
+      log(`${cluster.kind}: ${rate} msg/s ${passed ? 'passed' : 'FAILED'}: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, max ${latency.maxMs} ms, ` +
+        `${latency.overDeadline} of ${latency.expected} late or missing, ${cpu.connectionsLost} connections lost`);
+      if (!passed) break;
+      await sleep(PAUSE_MS);
+    }
+    cluster.recordRss('rssEndMb');
+    await cluster.countConnections(5_000);
+    log(`${cluster.kind}: stopping the cluster`);
+    await cluster.stop(STOP_GRACE_MS);
+  }
+  const loadAfter = loadavg();
+
+  const byKind = (kind: string): Cluster => clusters.find((c) => c.kind === kind) as Cluster;
+  const results: ClusterResult[] = [byKind('chat'), byKind('bare')].map((cluster) => {
+    const withTs = cluster.kind === 'chat';
+    const phase = latency.get(cluster);
+    const sweep = sweeps.get(cluster) ?? [];
+    const firstFail = sweep.findIndex((s) => !s.passed);
+    const passing = firstFail < 0 ? sweep : sweep.slice(0, firstFail);
+    const summarise = (name: string | undefined): ProfileSummary | undefined => {
+      if (name === undefined) return undefined;
+      try {
+        return summariseProfile(join(profileDir, name), cluster.profileWindows);
+      } catch (err) {
+        log(`could not read profile ${name}: ${(err as Error).message}`);
+        return undefined;
+      }
+    };
+    const ready = cluster.members.map((m) => round(m.readyMs ?? Number.NaN, 0));
+    const rss = (key: 'rssAfterWarmupMb' | 'rssEndMb'): { median: number, max: number } => {
+      const values = cluster.members.map((m) => m[key]).filter((v): v is number => v !== undefined);
+      return { median: round(median(values)), max: round(Math.max(...values)) };
+    };
+    return {
+      kind: cluster.kind,
+      readyMs: { median: round(median(ready), 0), max: Math.max(...ready), all: ready },
+      rssAfterWarmupMb: rss('rssAfterWarmupMb'),
+      rssEndMb: rss('rssEndMb'),
+      connections: cluster.members.map((m) => m.connectionsAfterWarmup ?? -1),
+      disconnects: { beforeWarm: disconnectsBefore.get(cluster) ?? 0, total: cluster.disconnects() },
+      connectionsAtEnd: {
+        connections: cluster.members.reduce((a, m) => a + (m.connectionCount?.connections ?? 0), 0),
+        peers: cluster.members.reduce((a, m) => a + (m.connectionCount?.peers ?? 0), 0),
+        answered: cluster.members.filter((m) => m.connectionCount !== undefined).length
+      },
+      warmup: { ms: Math.round(cluster.warmupMs ?? 0), messages: cluster.warmupMessages },
+      latency: latencyOf(phase?.steady ?? [], cluster.receivers, withTs),
+      latencyCold: latencyOf(phase?.cold ?? [], cluster.receivers, withTs),
+      latencyTimeline: timeline(phase?.all ?? [], cluster.receivers),
+      idleCpuMsPerSecondPerProcess: round(((idleCpu.get(cluster)?.clusterCpuPct ?? Number.NaN) * cpus().length * 10) / PEERS, 0),
+      latencyCpu: phase?.steadyCpu,
+      latencyCpuCold: phase?.coldCpu,
+      sweep,
+      highestPassingRate: passing.at(-1)?.rate ?? null,
+      errors: cluster.members.flatMap((m) => m.errors.map((e) => `${m.label}: ${e}`)),
+      warnings: cluster.warnings,
+      rejected: cluster.members.reduce((a, m) => a + m.rejected, 0),
+      profiles: { publisher: summarise(cluster.options.profile.get(0)), receiver: summarise(cluster.options.profile.get(PROFILED_RECEIVER)) }
+    };
+  });
+
+  const [chatResult, bareResult] = results as [ClusterResult, ClusterResult];
+  const p99Ratio = chatResult.latency.p99Ms / bareResult.latency.p99Ms;
+  const targets = {
+    p99: { limitMs: round(TARGETS.p99OfBare * bareResult.latency.p99Ms), ratio: round(p99Ratio, 2), met: p99Ratio <= TARGETS.p99OfBare },
+    highestRate: { chat: chatResult.highestPassingRate, bare: bareResult.highestPassingRate, met: chatResult.highestPassingRate === bareResult.highestPassingRate }
+  };
+  const report = {
+    date: startedAt.toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', loadavgBefore: loadBefore.map((v) => round(v, 2)), loadavgAfter: loadAfter.map((v) => round(v, 2)) },
+    node: process.version,
+    settings: {
+      peers: PEERS, latencyRate: LATENCY_RATE, latencyColdSeconds: LATENCY_COLD_SECONDS, latencySeconds: LATENCY_SECONDS,
+      sweepRates: SWEEP_RATES, sweepSeconds: SWEEP_SECONDS, deadlineMs: DEADLINE_MS, profile: PROFILE, profiledReceiver: PROFILED_RECEIVER,
+      order: ORDER, connectionMonitor: MONITOR
+    },
+    durationS: round((Date.now() - startedAt.getTime()) / 1000, 0),
+    targets,
+    clusters: results
+  };
+  const markdown = renderMarkdown(report);
+  await makeDir(RESULTS_DIR);
+  await writeFile(join(RESULTS_DIR, 'chat.json'), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(join(RESULTS_DIR, 'chat.md'), markdown);
+  process.stdout.write(markdown);
+}
+
+// ---------------------------------------------------------------------------------------
+// Markdown
+
+interface Report {
+  date: string;
+  machine: { cpus: number, model: string, loadavgBefore: number[], loadavgAfter: number[] };
+  node: string;
+  settings: { latencyColdSeconds: number, latencySeconds: number, sweepSeconds: number, profiledReceiver: number, order: string[], connectionMonitor: string };
+  durationS: number;
+  targets: { p99: { limitMs: number, ratio: number, met: boolean }, highestRate: { chat: number | null, bare: number | null, met: boolean } };
+  clusters: ClusterResult[];
+}
+
+function yes(met: boolean): string {
+  return met ? 'yes' : '**no**';
+}
+
+function renderMarkdown(report: Report): string {
+  const [chat, bare] = report.clusters as [ClusterResult, ClusterResult];
+  const s = report.settings;
+  const lines: string[] = [];
+  lines.push('# Chat benchmark', '');
+  lines.push(`${report.date}, ${report.machine.cpus} x ${report.machine.model}, Node ${report.node}, ${PEERS} processes per cluster on 127.0.0.1, ` +
+    `one publisher. Load average before ${report.machine.loadavgBefore.join(' ')}, after ${report.machine.loadavgAfter.join(' ')}; run took ${report.durationS} s.`, '');
+  lines.push(`Clusters run one after the other (${s.order.join(', then ')}), each alone on the host` +
+    `${s.connectionMonitor === 'project' ? '' : '. EXPERIMENT: both clusters with libp2p\'s default connection monitor (ping every 10 s, timeout 5-60 s), ' +
+      'not the peer\'s CONNECTION_MONITOR (every 1 s, timeout 0.5-2 s)'}.`, '');
+  lines.push(`## Latency at ${LATENCY_RATE} msg/s`, '');
+  lines.push(`One stream of ${s.latencyColdSeconds + s.latencySeconds} s per cluster, right after warm-up: the first ${s.latencyColdSeconds} s ("cold") ` +
+    `and the ${s.latencySeconds} s after it ("measured", the headline and the profile window). ` +
+    'Latency: bench writes the line to the publisher\'s stdin -> bench reads the receiver\'s event (all 9 receivers). ' +
+    '"by ts": receiver event read minus the message\'s own `ts`. "publish": line written -> publisher\'s `sent` read. ' +
+    'CPU per message from /proc; "other work": machine busy minus this bench\'s processes.', '');
+  lines.push('| cluster | part | deliveries | missing | p50 ms | p90 ms | p99 ms | max ms | p50 / p99 by ts | publish p50 / p99 | publisher CPU ms/msg | receiver CPU ms/msg | machine busy % (other work %) | connections lost |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const latencyRow = (c: ClusterResult, part: string, l: Latency, cpu: CpuUse | undefined): string =>
+    `| ${c.kind === 'chat' ? 'chat peers' : 'bare gossipsub'} | ${part} | ${l.delivered} / ${l.expected} | ${l.missing} | ${l.p50Ms} | ${l.p90Ms} | ${l.p99Ms} | ${l.maxMs} | ` +
+    `${l.tsP50Ms === undefined ? '' : `${l.tsP50Ms} / ${l.tsP99Ms}`} | ${l.publishP50Ms} / ${l.publishP99Ms} | ${cpu?.publisherMsPerMessage ?? ''} | ${cpu?.receiverMsPerMessage ?? ''} | ` +
+    `${cpu ? `${cpu.machineBusyPct} (${cpu.otherWorkPct})` : ''} | ${cpu?.connectionsLost ?? ''} |`;
+  for (const c of [chat, bare]) lines.push(latencyRow(c, '**measured**', c.latency, c.latencyCpu));
+  for (const c of [chat, bare]) lines.push(latencyRow(c, 'cold', c.latencyCold, c.latencyCpuCold));
+  lines.push('');
+  const ms = (v: number): string => (Number.isNaN(v) ? '-' : `${Math.round(v)}`);
+  const seconds = (c: ClusterResult): string => c.latencyTimeline.map((t) => `${ms(t.p50Ms)}/${ms(t.p99Ms)}`).join(' ');
+  lines.push(`p50/p99 ms second by second: chat ${seconds(chat)}; bare ${seconds(bare)}.`, '');
+  lines.push(`## Highest rate with every message at every receiver within ${DEADLINE_MS} ms (${s.sweepSeconds} s per rate)`, '');
+  lines.push('| rate msg/s | chat p50 / p99 / max ms | chat late or missing | chat publisher CPU % of a core | bare p50 / p99 / max ms | bare late or missing | bare publisher CPU % of a core |');
+  lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const rates = [...new Set([...chat.sweep, ...bare.sweep].map((step) => step.rate))].sort((a, b) => a - b);
+  const cell = (step: SweepStep | undefined): string[] => {
+    if (!step) return ['', '', ''];
+    const l = step.latency;
+    const corePct = round((step.cpu.publisherMsPerMessage * step.rate) / 10, 0);
+    const lost = step.cpu.connectionsLost > 0 ? `, ${step.cpu.connectionsLost} conn. lost` : '';
+    return [`${l.p50Ms} / ${l.p99Ms} / ${l.maxMs}`, `${l.overDeadline} of ${l.expected}${step.passed ? '' : ' (fail)'}${lost}`, `${corePct}`];
+  };
+  for (const rate of rates) {
+    lines.push(`| ${rate} | ${[...cell(chat.sweep.find((x) => x.rate === rate)), ...cell(bare.sweep.find((x) => x.rate === rate))].join(' | ')} |`);
+  }
+  lines.push('');
+  lines.push('## Targets', '');
+  lines.push('| target | figure | met |', '| --- | --- | --- |');
+  lines.push(`| chat p99 <= ${TARGETS.p99OfBare} x bare p99 (${report.targets.p99.limitMs} ms) | chat ${chat.latency.p99Ms} ms, ${report.targets.p99.ratio} x bare | ${yes(report.targets.p99.met)} |`);
+  lines.push(`| same highest rate | chat ${chat.highestPassingRate ?? 'none'} msg/s, bare ${bare.highestPassingRate ?? 'none'} msg/s | ${yes(report.targets.highestRate.met)} |`);
+  lines.push('');
+  lines.push('## Per process', '');
+  lines.push('| cluster | spawn -> ready median / max ms | RSS after warm-up median / max MB | RSS at end median / max MB | connections each after warm-up | connections lost before warm / in all | at end: connections / to distinct peers (all members) | idle CPU ms/s per process | warm-up | errors | rejected |');
+  lines.push('| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const c of [chat, bare]) {
+    lines.push(`| ${c.kind} | ${c.readyMs.median} / ${c.readyMs.max} | ${c.rssAfterWarmupMb.median} / ${c.rssAfterWarmupMb.max} | ${c.rssEndMb.median} / ${c.rssEndMb.max} | ` +
+      `${[...new Set(c.connections)].join(', ')} | ${c.disconnects.beforeWarm} / ${c.disconnects.total} | ${c.connectionsAtEnd.connections} / ${c.connectionsAtEnd.peers} | ${c.idleCpuMsPerSecondPerProcess} | ${c.warmup.ms} ms, ${c.warmup.messages} msgs | ${c.errors.length} | ${c.rejected} |`);
+  }
+  lines.push('');
+  lines.push('Chat peers are ready once registered with the bootstrap server and in the room; bare nodes once started and subscribed. ' +
+    `Processes start one at a time. Idle CPU: ${IDLE_SECONDS} s right after warm-up, no messages. ` +
+    '"At end": `/peers` of every member after its sweep; more connections than distinct peers means duplicate connections between two peers ' +
+    '(a full mesh is 90 / 90).', '');
+  const profiles: [string, ProfileSummary | undefined][] = [
+    ['chat publisher', chat.profiles.publisher], ['bare publisher', bare.profiles.publisher],
+    [`chat receiver ${s.profiledReceiver}`, chat.profiles.receiver], [`bare receiver ${s.profiledReceiver}`, bare.profiles.receiver]
+  ];
+  const present = profiles.filter((p): p is [string, ProfileSummary] => p[1] !== undefined);
+  if (present.length > 0) {
+    lines.push(`## Where the CPU goes at ${LATENCY_RATE} msg/s (--cpu-prof, the measured ${report.settings.latencySeconds} s only)`, '');
+    lines.push('Percent of wall time in the profiled window. Each sample counts for the nearest frame with a known owner; anything under ' +
+      'an Ed25519 sign or verify counts as signing or verification. `(program)` includes time the event loop waits in epoll.', '');
+    lines.push(`| category | ${present.map(([name]) => name).join(' | ')} |`);
+    lines.push(`| --- | ${present.map(() => '---:').join(' | ')} |`);
+    const categories = [...new Set(present.flatMap(([, p]) => p.categories.map((c) => c.name)))];
+    const pctOf = (p: ProfileSummary, name: string, list: 'categories' | 'inclusive'): string => {
+      const found = p[list].find((c) => c.name === name);
+      return found ? `${found.pct}` : '';
+    };
+    categories.sort((a, b) => Math.max(...present.map(([, p]) => Number(pctOf(p, b, 'categories') || 0))) -
+      Math.max(...present.map(([, p]) => Number(pctOf(p, a, 'categories') || 0))));
+    for (const name of categories) lines.push(`| ${name} | ${present.map(([, p]) => pctOf(p, name, 'categories')).join(' | ')} |`);
+    lines.push(`| sampled wall time, ms | ${present.map(([, p]) => p.sampledMs).join(' | ')} |`);
+    lines.push('');
+    lines.push('Inclusive time of selected functions, percent of wall time:', '');
+    lines.push(`| function | ${present.map(([name]) => name).join(' | ')} |`);
+    lines.push(`| --- | ${present.map(() => '---:').join(' | ')} |`);
+    const inclusive = [...new Set(present.flatMap(([, p]) => p.inclusive.map((c) => c.name)))];
+    for (const name of inclusive) lines.push(`| ${name} | ${present.map(([, p]) => pctOf(p, name, 'inclusive')).join(' | ')} |`);
+    lines.push('');
+    for (const [name, p] of present) {
+      lines.push(`Top functions by self time, ${name}:`, '');
+      lines.push('| function | where | category | self ms | % |', '| --- | --- | --- | ---: | ---: |');
+      for (const f of p.top.slice(0, 10)) lines.push(`| ${f.name} | ${f.where} | ${f.category} | ${f.ms} | ${f.pct} |`);
+      lines.push('');
+    }
+  }
+  const warnings = [...chat.warnings.map((w) => `chat: ${w}`), ...bare.warnings.map((w) => `bare: ${w}`)];
+  if (warnings.length > 0) lines.push('Warnings:', '', ...warnings.map((w) => `- ${w}`), '');
+  const errors = [...chat.errors, ...bare.errors];
+  if (errors.length > 0) lines.push('Errors reported by the processes:', '', ...errors.slice(0, 10).map((e) => `- ${e}`), '');
+  return `${lines.join('\n')}\n`;
+}
+
+try {
+  await main();
+  if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+} catch (err) {
+  process.stderr.write(`bench-chat: ${(err as Error).stack ?? String(err)}\n`);
+  cleanupNow();
+  process.exit(1);
+}

@@ -1,0 +1,24 @@
+/**
+ * `npm run bench`: every benchmark, one after the other (they share two cores, so running
+ * them together would measure each other). Each writes its figures under bench-results/.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const benches: [string, string[]][] = [
+  ['bootstrap server', ['scripts/bench-bootstrap.ts']],
+  ['chat', ['scripts/bench-chat.ts']],
+  ['peer node cost', ['scripts/peer-node-cost.ts']]
+];
+
+let failed = 0;
+for (const [name, args] of benches) {
+  process.stdout.write(`\n=== ${name}: node ${args.join(' ')}\n`);
+  const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    failed++;
+    process.stdout.write(`=== ${name} exited with ${result.status ?? result.signal}\n`);
+  }
+}
+process.exit(failed === 0 ? 0 : 1);
