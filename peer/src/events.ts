@@ -2,6 +2,8 @@
  * Everything a peer reports, as one union. The terminal UI renders these, `--json`
  * prints them one per line, and scripts subscribe to them through `Peer.on`.
  */
+import type { MemberEventType } from './membership/index.ts';
+
 export type PeerEvent =
   | { type: 'ready', peerId: string, addrs: string[], nick: string, room: string | null, bootstrap: string }
   | { type: 'message', room: string, id: string, from: string, nick: string, text: string, ts: number }
@@ -12,6 +14,7 @@ export type PeerEvent =
   | { type: 'peer-disconnected', peerId: string }
   | { type: 'bootstrap', state: 'registered' | 'full' | 'hosting' | 'unreachable' | 'refused', url: string, message: string }
   | { type: 'rejected', from: string, room: string, reason: string }
+  | { type: MemberEventType, peerId: string, nick: string, incarnation: number, ts: number }
   | { type: 'info', message: string }
   | { type: 'error', message: string };
 

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     bootstrapUrl: opts.bootstrap,
     hostBootstrap: opts.hostBootstrap,
     mdns: opts.mdns,
+    membershipProfile: opts.membershipProfile,
     room: opts.room,
     log
   });

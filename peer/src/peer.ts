@@ -16,6 +16,11 @@ import { SeedDialer } from './seeding/dialer.ts';
 import { canHostLocally, hostLocalBootstrap } from './seeding/local-bootstrap.ts';
 import type { HostedBootstrap } from './seeding/local-bootstrap.ts';
 import type { PeerEvent, PeerListener } from './events.ts';
+import type { MemberEventType, MemberView } from './membership/index.ts';
+
+const MEMBER_EVENT_TYPES: readonly MemberEventType[] = [
+  'member-joined', 'member-updated', 'member-suspect', 'member-alive', 'member-left', 'member-failed'
+];
 
 export interface PeerOptions {
   nick: string;
@@ -25,6 +30,8 @@ export interface PeerOptions {
   /** Host the local bootstrap server when none answers at a loopback URL. */
   hostBootstrap: boolean;
   mdns: boolean;
+  /** Membership timing profile: 'local', 'lan' or 'wan'. */
+  membershipProfile: string;
   /** Room to join at start; none when undefined. */
   room?: string;
   log: Logger;
@@ -87,6 +94,11 @@ export class Peer {
     return [...this.joined];
   }
 
+  /** Every member the membership protocol knows, this peer included. */
+  members(): MemberView[] {
+    return this.started().services.membership.members();
+  }
+
   connections(): ConnectionInfo[] {
     return this.started().getConnections().map((c) => ({ peerId: c.remotePeer.toString(), addr: c.remoteAddr.toString() }));
   }
@@ -95,12 +107,20 @@ export class Peer {
     const { options } = this;
     this.releaseLock = await acquireDataDirLock(options.dataDir);
     const privateKey = await loadOrCreateIdentity(options.dataDir);
-    const node = await createPeerNode({ privateKey, listen: options.listen, mdns: options.mdns });
+    const node = await createPeerNode({
+      privateKey,
+      listen: options.listen,
+      mdns: options.mdns,
+      membership: { profile: options.membershipProfile, meta: { nick: this.nickName, rooms: [] } }
+    });
     this.node = node;
     node.addEventListener('peer:connect', (evt) => this.emit({ type: 'peer-connected', peerId: evt.detail.toString() }));
     node.addEventListener('peer:disconnect', (evt) => this.emit({ type: 'peer-disconnected', peerId: evt.detail.toString() }));
     node.services.chat.addEventListener('message', (evt) => this.emit({ type: 'message', ...evt.detail }));
     node.services.chat.addEventListener('rejected', (evt) => this.emit({ type: 'rejected', ...evt.detail }));
+    for (const type of MEMBER_EVENT_TYPES) {
+      node.services.membership.addEventListener(type, (evt) => this.emit({ ...evt.detail, type }));
+    }
     await node.start();
     node.services.chat.setNick(this.nickName);
 
@@ -126,6 +146,7 @@ export class Peer {
     const at = this.joined.indexOf(name);
     if (at >= 0) this.joined.splice(at, 1);
     this.joined.push(name);
+    this.announceRooms();
     this.emit({ type: 'room-joined', room: name });
   }
 
@@ -136,6 +157,7 @@ export class Peer {
     if (at < 0) throw new Error(`not in room ${name}`);
     this.started().services.chat.leave(name);
     this.joined.splice(at, 1);
+    this.announceRooms();
     this.emit({ type: 'room-left', room: name });
     return name;
   }
@@ -152,6 +174,7 @@ export class Peer {
   setNick(nick: string): void {
     this.nickName = parseNick(nick);
     this.started().services.chat.setNick(this.nickName);
+    this.started().services.membership.updateMeta({ nick: this.nickName });
   }
 
   /** Graceful: leaves the bootstrap set, then stops the node. Safe to call twice. */
@@ -161,11 +184,18 @@ export class Peer {
   }
 
   private async shutdown(): Promise<void> {
+    // Leaving the membership first makes others report member-left, not member-failed.
+    if (this.node?.status === 'started') await this.node.services.membership.leave();
     await this.lease?.stop();
     this.dialer?.stop();
     await this.node?.stop();
     await this.hosted?.close();
     await this.releaseLock?.();
+  }
+
+  /** Rooms are part of this member's signed metadata: others see who is where. */
+  private announceRooms(): void {
+    this.started().services.membership.updateMeta({ rooms: [...this.joined] });
   }
 
   private started(): PeerNode {
@@ -189,7 +219,10 @@ export class Peer {
       client: this.client,
       signer: new RecordSigner(privateKey),
       addrs: () => this.started().getMultiaddrs().map((a) => withoutPeerId(a.toString())),
-      onSeeds: (peers: BootstrapPeer[]) => this.dialer?.update(peers),
+      onSeeds: (peers: BootstrapPeer[]) => {
+        this.dialer?.update(peers);
+        this.started().services.membership.join(peers.filter((p) => p.peerId !== this.peerId));
+      },
       onStatus: (status) => this.onLeaseStatus(status, url),
       log: this.options.log
     });

@@ -61,6 +61,12 @@ describe('peers chatting through the local bootstrap server', () => {
     expect(new Set([a.peerId, b.peerId, c.peerId]).size).toBe(3);
     expect(a.room).toBe('lobby');
 
+    // Membership: everyone learns of everyone.
+    for (const [peer, others] of [[alice, [b, c]], [bob, [a, c]], [carol, [a, b]]] as const) {
+      for (const other of others) {
+        await peer.waitFor((e) => e.type === 'member-joined' && e.peerId === other.peerId, `member-joined ${other.nick}`);
+      }
+    }
     await warmUp(alice, [bob, carol], 'a');
     await warmUp(bob, [alice, carol], 'b');
     for (let i = 0; i < 5; i++) alice.write(`from alice ${i}`);
@@ -82,6 +88,11 @@ describe('peers chatting through the local bootstrap server', () => {
     carol.kill('SIGKILL');
     expect((await carol.exited).signal).toBe('SIGKILL');
     await alice.waitFor((e) => e.type === 'peer-disconnected' && e.peerId === c.peerId, 'alice to see carol go');
+    // A crash is a failure, not a leave, for every survivor.
+    for (const peer of [alice, bob]) {
+      await peer.waitFor((e) => e.type === 'member-failed' && e.peerId === c.peerId, 'member-failed carol');
+      expect(peer.items.some((e) => e.type === 'member-left' && e.peerId === c.peerId)).toBe(false);
+    }
     alice.write('after the crash');
     bob.write('still here');
     await bob.waitFor((e) => isMessage(e) && e.text === 'after the crash', 'bob to get alice after the crash');
@@ -91,8 +102,13 @@ describe('peers chatting through the local bootstrap server', () => {
     expect((await ready(carolAgain)).peerId).toBe(c.peerId);
     await warmUp(alice, [carolAgain], 'rejoin');
 
+    bob.write('/members');
+    await bob.waitFor((e) => e.type === 'info' && e.message.includes('STATE') && e.message.includes('alice'), '/members table');
     bob.write('/quit');
     expect((await bob.exited).code).toBe(0);
+    // A graceful leave is reported as such, never as a failure.
+    await alice.waitFor((e) => e.type === 'member-left' && e.peerId === b.peerId, 'member-left bob');
+    expect(alice.items.some((e) => e.type === 'member-failed' && e.peerId === b.peerId)).toBe(false);
     const listed = await new BootstrapClient({ baseUrl: url }).list();
     expect(listed.peers.map((p) => p.peerId)).not.toContain(b.peerId);
   }, 90_000);

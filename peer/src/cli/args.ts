@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { multiaddr } from '@multiformats/multiaddr';
 import { BOOTSTRAP_ENV, DEFAULT_BOOTSTRAP_URL, DEFAULT_LISTEN, DEFAULT_ROOM, defaultDataDir, defaultNick } from '../config.ts';
 import { parseNick, parseRoomName } from '../chat/codec.ts';
+import { DEFAULT_PROFILE_NAME, MEMBERSHIP_PROFILES } from '../membership/index.ts';
 
 export interface CliOptions {
   nick: string;
@@ -13,6 +14,7 @@ export interface CliOptions {
   json: boolean;
   mdns: boolean;
   hostBootstrap: boolean;
+  membershipProfile: string;
   logLevel: string;
 }
 
@@ -56,6 +58,7 @@ export function buildProgram(): Command {
     .option('--mdns', 'discover peers on the LAN with mDNS (default: on unless listening on loopback only)')
     .option('--no-mdns', 'never use mDNS')
     .option('--no-host-bootstrap', 'do not host the local bootstrap server when none answers at a loopback URL')
+    .addOption(new Option('--membership-profile <name>', 'membership timings (see README)').choices(Object.keys(MEMBERSHIP_PROFILES)).default(DEFAULT_PROFILE_NAME))
     .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
@@ -67,7 +70,7 @@ export function parseArgs(argv: string[]): CliOptions {
   program.parse(argv, { from: 'user' });
   const o = program.opts<{
     nick?: string, bootstrap: string, dataDir?: string, listen?: string[], room: string | false,
-    json: boolean, mdns?: boolean, hostBootstrap: boolean, logLevel: string
+    json: boolean, mdns?: boolean, hostBootstrap: boolean, membershipProfile: string, logLevel: string
   }>();
   const nick = o.nick ?? defaultNick();
   const listen = o.listen ?? [DEFAULT_LISTEN];
@@ -81,6 +84,7 @@ export function parseArgs(argv: string[]): CliOptions {
     // Announcing loopback addresses to the LAN helps nobody, so mDNS follows --listen unless told.
     mdns: o.mdns ?? !listen.every((a) => LOOPBACK.test(a)),
     hostBootstrap: o.hostBootstrap,
+    membershipProfile: o.membershipProfile,
     logLevel: o.logLevel
   };
 }

@@ -18,6 +18,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'leave', args: '[ROOM]', help: 'leave ROOM (default: the current room)', min: 0, max: 1 },
   { name: 'rooms', args: '', help: 'list joined rooms; the current one is marked', min: 0, max: 0 },
   { name: 'peers', args: '', help: 'list connected peers', min: 0, max: 0 },
+  { name: 'members', args: '', help: 'list every member: state, nick, peer ID, address, incarnation, last RTT', min: 0, max: 0 },
   { name: 'nick', args: 'NAME', help: 'change your nick', min: 1, max: 1 },
   { name: 'whoami', args: '', help: 'show your nick, peer ID and addresses', min: 0, max: 0 },
   { name: 'log', args: 'LEVEL', help: 'set the log level shown on stderr (error, warn, info, debug, silent)', min: 1, max: 1 },

@@ -1,5 +1,6 @@
 /** How events look in the terminal (the `--json` mode prints them as they are). */
 import type { PeerEvent } from '../events.ts';
+import type { MemberView } from '../membership/index.ts';
 
 function clock(ts: number): string {
   return new Date(ts).toTimeString().slice(0, 8);
@@ -34,9 +35,36 @@ export function renderEvent(event: PeerEvent, currentRoom: string | undefined): 
       return `* ${event.message}`;
     case 'rejected':
       return undefined;
+    case 'member-joined':
+      return `* ${event.nick} (${shortId(event.peerId)}) joined the network`;
+    case 'member-updated':
+      return undefined;
+    case 'member-suspect':
+      return `* ${event.nick} (${shortId(event.peerId)}) is not answering`;
+    case 'member-alive':
+      return `* ${event.nick} (${shortId(event.peerId)}) is answering again`;
+    case 'member-left':
+      return `* ${event.nick} (${shortId(event.peerId)}) left`;
+    case 'member-failed':
+      return `* ${event.nick} (${shortId(event.peerId)}) failed`;
     case 'info':
       return event.message;
     case 'error':
       return `! ${event.message}`;
   }
+}
+
+/** The /members table: one member a line, this peer marked. */
+export function formatMembers(members: readonly MemberView[], self: string): string {
+  const rows = members.map((m) => [
+    m.id === self ? `${m.state}*` : m.state,
+    m.meta.nick,
+    shortId(m.id),
+    m.meta.addrs[0] ?? '-',
+    String(m.incarnation),
+    m.rtt === undefined ? '-' : `${m.rtt.toFixed(1)} ms`
+  ]);
+  const header = ['STATE', 'NICK', 'PEER', 'ADDRESS', 'INC', 'RTT'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
 }

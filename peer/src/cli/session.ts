@@ -12,7 +12,7 @@ import type { Peer } from '../peer.ts';
 import type { PeerEvent } from '../events.ts';
 import { COMMANDS, CommandError, complete, parseLine, usage } from './commands.ts';
 import type { CommandSpec } from './commands.ts';
-import { renderEvent, shortId } from './render.ts';
+import { formatMembers, renderEvent, shortId } from './render.ts';
 import { HISTORY_FILE, HISTORY_SIZE } from '../config.ts';
 
 export interface SessionOptions {
@@ -119,6 +119,9 @@ export class Session {
         this.info(conns.length === 0 ? 'no connected peers' : conns.map((c) => `${shortId(c.peerId)}  ${c.addr}`).join('\n'));
         return;
       }
+      case 'members':
+        this.info(formatMembers(peer.members(), peer.peerId));
+        return;
       case 'nick':
         peer.setNick(arg as string);
         this.info(`* you are now ${peer.nick}`);

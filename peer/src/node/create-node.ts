@@ -18,6 +18,8 @@ import { bootstrap } from '@libp2p/bootstrap';
 import type { PeerDiscovery, PeerInfo, PrivateKey } from '@libp2p/interface';
 import { chat } from '../chat/index.ts';
 import type { Chat, ChatInit } from '../chat/index.ts';
+import { membership } from '../membership/index.ts';
+import type { Membership, MembershipInit } from '../membership/index.ts';
 import { pubsub } from './gossipsub.ts';
 import type { Pubsub, PubsubOptions } from './gossipsub.ts';
 import {
@@ -42,6 +44,7 @@ export interface PeerNodeOptions {
   /** Overrides our gossipsub settings; see pubsub(). */
   pubsub?: PubsubOptions;
   chat?: ChatInit;
+  membership?: MembershipInit;
 }
 
 export interface PeerServices extends Record<string, unknown> {
@@ -49,6 +52,7 @@ export interface PeerServices extends Record<string, unknown> {
   ping: Ping;
   pubsub: Pubsub;
   chat: Chat;
+  membership: Membership;
 }
 
 export type PeerNode = Libp2p<PeerServices>;
@@ -84,7 +88,8 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
       // The connection monitor pings over /ipfs/ping: peers must answer it.
       ping: ping(),
       pubsub: pubsub(options.pubsub),
-      chat: chat(options.chat)
+      chat: chat(options.chat),
+      membership: membership(options.membership)
     }
   });
   dialDiscovered = discoveryDialer(node);
