@@ -26,11 +26,11 @@
  * finds a violation or a load phase sees errors; throughput targets missed are reported,
  * not failed, since they depend on the machine. BENCH_SEED repeats a run's choices.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +89,8 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (options: Loa
 interface PhaseFigures {
   requestsPerSecond: number;
   requests: number;
+  /** Share of one core the server process used: near 1 means the server was the bottleneck. */
+  serverCpu: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -107,11 +109,27 @@ interface CorrectnessFigures {
 // ---------------------------------------------------------------- child processes
 
 const children = new Set<ChildProcess>();
+/** Temporary directories to remove however the run ends, even by a signal. */
+const temporary = new Set<string>();
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => process.exit(130));
+}
+
+/**
+ * With two or more cores and `taskset`, the servers run on core 1 and this process (the
+ * load generator) on core 0. Left to the scheduler, a server now and then shares the
+ * generator's core, and two identical servers measure tens of percent apart.
+ */
+const PINNED = cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const SERVER_CORE = '1';
+const GENERATOR_CORE = '0';
+
+function pinThisProcess(): void {
+  if (PINNED) spawnSync('taskset', ['-a', '-p', '-c', GENERATOR_CORE, String(process.pid)], { stdio: 'ignore' });
 }
 
 interface Child {
@@ -123,9 +141,10 @@ interface Child {
 
 /** Starts `node <script> <args>` and resolves with the URL of its "listening on" line. */
 function startChild(script: string, args: string[], env: Record<string, string> = {}): Promise<Child> {
-  const child = spawn(process.execPath, [join(REPO, script), ...args], {
-    cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe']
-  });
+  const command = [process.execPath, join(REPO, script), ...args];
+  // taskset execs node in place, so the PID (for signals and CPU figures) is node's.
+  const [file, ...rest] = PINNED ? ['taskset', '-c', SERVER_CORE, ...command] : command;
+  const child = spawn(file as string, rest, { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const stderr: string[] = [];
   createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line));
@@ -248,15 +267,34 @@ function seeded(seed: number): () => number {
 
 // ---------------------------------------------------------------- load phases
 
-type Target = Omit<LoadOptions, 'connections' | 'duration'>;
+type LoadTarget = Omit<LoadOptions, 'connections' | 'duration'>;
 
-function figures(results: LoadResult[]): PhaseFigures {
+/** What to load, and the server process answering it, whose CPU time is measured. */
+interface Target {
+  load: LoadTarget;
+  pid: number | undefined;
+}
+
+interface Slice {
+  result: LoadResult;
+  serverCpuMs: number;
+}
+
+async function load(target: Target, seconds: number): Promise<Slice> {
+  const before = processCpuMs(target.pid);
+  const result = await autocannon({ ...target.load, connections: CONNECTIONS, duration: seconds });
+  return { result, serverCpuMs: processCpuMs(target.pid) - before };
+}
+
+function figures(slices: Slice[]): PhaseFigures {
+  const results = slices.map((s) => s.result);
   const requests = results.reduce((sum, r) => sum + r.requests.total, 0);
   const seconds = results.reduce((sum, r) => sum + r.duration, 0);
   const p50s = results.map((r) => r.latency.p50).sort((a, b) => a - b);
   return {
     requestsPerSecond: Math.round(requests / seconds),
     requests,
+    serverCpu: Number((slices.reduce((sum, s) => sum + s.serverCpuMs, 0) / (seconds * 1000)).toFixed(2)),
     // Slices report percentiles, not histograms: the median slice's p50 and the worst slice's p99.
     p50Ms: p50s[Math.floor(p50s.length / 2)] as number,
     p99Ms: Math.max(...results.map((r) => r.latency.p99)),
@@ -265,24 +303,32 @@ function figures(results: LoadResult[]): PhaseFigures {
   };
 }
 
-function load(target: Target, seconds: number): Promise<LoadResult> {
-  return autocannon({ ...target, connections: CONNECTIONS, duration: seconds });
-}
-
 /**
- * Loads the targets in turn, slice by slice, for `seconds` each in all. On a shared
- * machine the rate drifts by tens of percent within a minute; alternating makes the
- * targets share the drift instead of one getting a good minute and the other a bad one.
+ * Loads two targets in 1 s slices, in the order A B B A A B ..., for `seconds` each. The
+ * rate drifts on a shared machine, and a slice run right after the other target's may
+ * inherit its leftovers (garbage to collect, connections closing); alternating and
+ * mirroring the order gives both targets the same share of either.
  */
-async function loadAlternating(targets: Target[], seconds: number): Promise<PhaseFigures[]> {
-  const results: LoadResult[][] = targets.map(() => []);
-  for (let done = 0; done < seconds; done += SLICE_SECONDS) {
-    for (const [i, target] of targets.entries()) results[i]?.push(await load(target, SLICE_SECONDS));
+async function loadAlternating(targets: [Target, Target], seconds: number): Promise<[PhaseFigures, PhaseFigures]> {
+  const slices: [Slice[], Slice[]] = [[], []];
+  for (let round = 0; round * SLICE_SECONDS < seconds; round++) {
+    for (const i of round % 2 === 0 ? [0, 1] as const : [1, 0] as const) slices[i].push(await load(targets[i], SLICE_SECONDS));
   }
-  return results.map(figures);
+  return [figures(slices[0]), figures(slices[1])];
 }
 
-function joinLoad(baseUrl: string, bodies: string[]): Target {
+/** Record checks per second on one core of this machine: the ceiling of the join rate. */
+async function verificationsPerSecond(record: string): Promise<number> {
+  const until = performance.now() + 1000;
+  let count = 0;
+  while (performance.now() < until) {
+    await verifyRecord(record, { now: Date.now() });
+    count++;
+  }
+  return count;
+}
+
+function joinLoad(baseUrl: string, bodies: string[]): LoadTarget {
   let next = 0;
   return {
     url: baseUrl,
@@ -390,11 +436,11 @@ interface Row {
 
 function table(rows: Row[], correctnessRow: string): string {
   const lines = [
-    '| phase | req/s | p50 ms | p99 ms | errors | non-2xx | target | met |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |'
+    '| phase | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU | target | met |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |'
   ];
   for (const { phase, figures: f, target, met } of rows) {
-    const cells = f ? [f.requestsPerSecond, f.p50Ms, f.p99Ms, f.errors, f.non2xx] : ['', '', '', '', ''];
+    const cells = f ? [f.requestsPerSecond, f.p50Ms, f.p99Ms, f.errors, f.non2xx, `${Math.round(f.serverCpu * 100)}%`] : ['', '', '', '', '', ''];
     lines.push(`| ${phase} | ${cells.join(' | ')} | ${target} | ${met === undefined ? '' : met ? 'yes' : '**no**'} |`);
   }
   lines.push(correctnessRow);
@@ -408,7 +454,9 @@ async function main(): Promise<number> {
   const busyAtStart = machineBusyMs();
   const ownCpuAtStart = process.cpuUsage();
   const seed = Number(process.env.BENCH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  pinThisProcess();
   const work = await mkdtemp(join(tmpdir(), 'bench-bootstrap-'));
+  temporary.add(work);
   try {
     const dataFile = join(work, 'registry.json');
     const token = randomBytes(16).toString('hex');
@@ -423,6 +471,7 @@ async function main(): Promise<number> {
     const [listActors, joinActors, roundActors] = await Promise.all([
       makeActors(LIST_SET_SIZE, 30000), makeActors(JOIN_KEYS, 31000), makeActors(ROUND_SIZE, 32000)
     ]);
+    const verifyCeiling = await verificationsPerSecond(await (joinActors[0] as Actor).signer.seal([]));
     await expectOk(request(base + routes.reset.path, 'POST', undefined, admin), 'reset');
     for (const actor of listActors) {
       const joined = await expectOk<JoinResponse>(request(base + routes.join.path, 'POST', { record: await actor.signer.seal(actor.addrs) }), 'fill');
@@ -435,28 +484,30 @@ async function main(): Promise<number> {
     if (await (await fetch(bare.url + routes.list.path)).text() !== payload) throw new Error('bare route answers other bytes');
 
     process.stdout.write(`list payload ${payload.length} bytes, ${LIST_SET_SIZE} peers; warming up\n`);
-    const bareTarget: Target = { url: bare.url + routes.list.path };
-    const listTarget: Target = { url: base + routes.list.path };
+    const bareTarget: Target = { load: { url: bare.url + routes.list.path }, pid: bare.process.pid };
+    const listTarget: Target = { load: { url: base + routes.list.path }, pid: server.process.pid };
     await load(bareTarget, WARMUP_SECONDS);
     await load(listTarget, WARMUP_SECONDS);
     process.stdout.write(`bare route and list, alternating ${SLICE_SECONDS} s slices, ${PHASE_SECONDS} s each\n`);
-    const [bareFigures, listFigures] = await loadAlternating([bareTarget, listTarget], PHASE_SECONDS) as [PhaseFigures, PhaseFigures];
+    const [bareFigures, listFigures] = await loadAlternating([bareTarget, listTarget], PHASE_SECONDS);
     const bareStop = await stopChild(bare);
 
+    // Sealed right before each join phase, so every record is well within its 60 s of freshness.
     const joinBodies = async (): Promise<string[]> =>
       Promise.all(joinActors.map(async (a) => JSON.stringify({ record: await a.signer.seal(a.addrs) })));
     await expectOk(request(base + routes.reset.path, 'POST', undefined, admin), 'reset');
     await expectOk(request(base + routes.setConfig.path, 'PUT', { maxPeers: JOIN_MAX_PEERS }, admin), 'config');
     let bodies = await joinBodies();
     process.stdout.write(`join over ${bodies.length} keys, maxPeers ${JOIN_MAX_PEERS}, ${PHASE_SECONDS} s\n`);
-    await load(joinLoad(base, bodies), 1);
-    const joinFigures = figures([await load(joinLoad(base, bodies), PHASE_SECONDS)]);
+    const joinTarget: Target = { load: joinLoad(base, bodies), pid: server.process.pid };
+    await load(joinTarget, 1);
+    const joinFigures = figures([await load(joinTarget, PHASE_SECONDS)]);
 
     await expectOk(request(base + routes.reset.path, 'POST', undefined, admin), 'reset');
     await expectOk(request(base + routes.setConfig.path, 'PUT', { maxPeers: WRITE_MAX_PEERS }, admin), 'config');
     bodies = await joinBodies();
     process.stdout.write(`join over ${bodies.length} keys, maxPeers ${WRITE_MAX_PEERS} (every join a write), ${WRITE_SECONDS} s\n`);
-    const writeFigures = figures([await load(joinLoad(base, bodies), WRITE_SECONDS)]);
+    const writeFigures = figures([await load({ load: joinLoad(base, bodies), pid: server.process.pid }, WRITE_SECONDS)]);
 
     process.stdout.write(`correctness: ${ROUNDS_WITH_ROOM} + ${ROUNDS_CONTENDED} rounds of ${ROUND_SIZE} concurrent requests\n`);
     const checked = await correctness(base, admin, roundActors, seed);
@@ -500,10 +551,12 @@ async function main(): Promise<number> {
       }
     ];
     const correct = checked.violations.length === 0 && serverAlive && dataFileMatches;
-    const correctnessRow = `| correctness (${checked.requests} requests) | | | | ${checked.unexpectedAnswers} unexpected | | ` +
+    const correctnessRow = `| correctness (${checked.requests} requests) | | | | ${checked.unexpectedAnswers} unexpected | | | ` +
       `no violation, set <= maxPeers (largest ${checked.largestSet}), server alive, data file = last list | ${correct ? 'yes' : '**no**'} |`;
     const markdown = table(rows, correctnessRow);
-    const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}` +
+    const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ` +
+      `${PINNED ? 'server on core 1, load generator on core 0' : 'not pinned to cores'}; ` +
+      `verifyRecord ${verifyCeiling}/s on one core (the ceiling of join)` +
       (otherCpus === undefined ? '' : `; other processes used ${otherCpus.toFixed(2)} CPUs on average during the run`);
 
     await mkdir(RESULTS_DIR, { recursive: true });
@@ -512,8 +565,9 @@ async function main(): Promise<number> {
       machine,
       settings: {
         connections: CONNECTIONS, phaseSeconds: PHASE_SECONDS, sliceSeconds: SLICE_SECONDS, listSetSize: LIST_SET_SIZE,
-        joinKeys: JOIN_KEYS, joinMaxPeers: JOIN_MAX_PEERS, writeMaxPeers: WRITE_MAX_PEERS, seed
+        joinKeys: JOIN_KEYS, joinMaxPeers: JOIN_MAX_PEERS, writeMaxPeers: WRITE_MAX_PEERS, pinned: PINNED, seed
       },
+      verifyRecordPerSecond: verifyCeiling,
       targets: TARGETS,
       bare: bareFigures,
       list: { ...listFigures, ofBare: Number(listRatio.toFixed(3)) },
@@ -534,6 +588,7 @@ async function main(): Promise<number> {
     return correct && loadClean ? 0 : 1;
   } finally {
     await rm(work, { recursive: true, force: true });
+    temporary.delete(work);
   }
 }
 

@@ -2,7 +2,7 @@
  * The Fastify app factory. It returns the app without listening, so tests drive it with
  * `inject()` and the entry points only add `listen` and signal handling.
  */
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifySchemaCompiler, FastifyServerOptions } from 'fastify';
 import { ApiError, BODY_LIMIT_BYTES, ConfigPatch, RegistryService, describeErrors } from '@cli-chat/bootstrap-api';
 import type { Route } from '@cli-chat/bootstrap-api';
@@ -53,14 +53,23 @@ function checkOptions(options: ServerOptions): void {
 }
 
 /**
- * Levels at which nothing is logged per request. There, a child logger per request (with
- * its bindings serialized) would be made for nothing, on every request of the hot list
- * route; the request's own logger is then the app's.
+ * Levels at which nothing is logged per request. There, Fastify would still make a child
+ * logger per request (serializing its bindings) and build the two per-request log
+ * entries, for nothing, on every request of the hot list route.
  */
 const QUIET_LEVELS = new Set(['warn', 'error', 'fatal', 'silent']);
 
-const requestLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = (logger, bindings, childOptions) =>
-  QUIET_LEVELS.has(logger.level) ? logger : logger.child(bindings, childOptions);
+/** Fastify's logging options for `logger`: at a quiet level, no per-request logging work at all. */
+function requestLogging(logger: ServerOptions['logger']): Partial<FastifyServerOptions> {
+  // Without a logger Fastify already skips all of it.
+  if (logger === false || logger === undefined) return {};
+  const level = typeof logger === 'object' ? logger.level ?? 'info' : 'info';
+  if (!QUIET_LEVELS.has(level)) return {};
+  return {
+    childLoggerFactory: (appLogger) => appLogger,
+    logController: new LogController({ disableRequestLogging: true })
+  };
+}
 
 function configOf(options: ServerOptions): ConfigPatch {
   return {
@@ -72,7 +81,7 @@ function configOf(options: ServerOptions): ConfigPatch {
 export function buildServer(options: ServerOptions = {}): FastifyInstance {
   checkOptions(options);
   const now = options.now ?? Date.now;
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: BODY_LIMIT_BYTES, childLoggerFactory: requestLogger });
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: BODY_LIMIT_BYTES, ...requestLogging(options.logger) });
   app.setValidatorCompiler(validateWithContract);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);

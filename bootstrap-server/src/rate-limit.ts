@@ -1,12 +1,14 @@
 /**
  * Requests per minute per client, counted in a fixed one-minute window.
  *
- * This is what `@fastify/rate-limit` does for us, minus what we do not use, because the
- * list route is held to 90% of a bare Fastify route: the plugin's hook is async (three
- * promises per request) and adds three headers to every answer, which on the benchmark
- * machine cost about a tenth of the list route's throughput. This hook is synchronous and
- * adds a header only to the 429 answer.
+ * This is what `@fastify/rate-limit` would do for us, minus what we do not use, because
+ * the list route is held to 90% of a bare Fastify route: the plugin's hook is async
+ * (several promises per request) and adds three headers to every answer. On the
+ * benchmark machine the list route made about 75% of the bare route's rate with the
+ * plugin and about 90% with this hook, which is synchronous, costs a clock read and an
+ * increment on a kept-alive connection, and adds a header only to the 429 answer.
  */
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '@cli-chat/bootstrap-api';
 
@@ -42,21 +44,46 @@ export interface RateLimitOptions {
   now: () => number;
 }
 
+/** The requests of one client in one window, shared by all its connections. */
+interface Count {
+  window: number;
+  requests: number;
+}
+
 /** Adds the limit to every route registered on `app` after this call. */
 export function limitRequestRate(app: FastifyInstance, { perMinute, now }: RateLimitOptions): void {
-  const counts = new Map<string, number>();
+  const counts = new Map<string, Count>();
+  // A keep-alive connection carries many requests of one client: it remembers its count,
+  // so most requests cost a clock read and an increment.
+  const byConnection = new WeakMap<Socket, Count>();
+  let window = 0;
   let windowStart = now();
+
+  const countOf = (ip: string): Count => {
+    let key = clientKey(ip);
+    if (!counts.has(key) && counts.size >= MAX_TRACKED_CLIENTS) key = OVERFLOW_KEY;
+    let count = counts.get(key);
+    if (count === undefined) {
+      count = { window, requests: 0 };
+      counts.set(key, count);
+    }
+    return count;
+  };
+
   app.addHook('onRequest', (request, reply, done) => {
     const at = now();
     if (at - windowStart >= WINDOW_MS) {
       counts.clear();
+      window++;
       windowStart = at;
     }
-    let key = clientKey(request.ip);
-    if (!counts.has(key) && counts.size >= MAX_TRACKED_CLIENTS) key = OVERFLOW_KEY;
-    const count = (counts.get(key) ?? 0) + 1;
-    counts.set(key, count);
-    if (count <= perMinute) {
+    const socket = request.raw.socket;
+    let count = byConnection.get(socket);
+    if (count === undefined || count.window !== window) {
+      count = countOf(request.ip);
+      byConnection.set(socket, count);
+    }
+    if (++count.requests <= perMinute) {
       done();
       return;
     }

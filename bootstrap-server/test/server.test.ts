@@ -3,6 +3,7 @@
  * to Fastify through `inject()`: body limits, content types, rate limit, 404, OpenAPI.
  */
 import { describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
 import { clientKey } from '../src/rate-limit.ts';
 import { describeContract } from '@cli-chat/bootstrap-api/contract-tests';
 import { BODY_LIMIT_BYTES, OPENAPI_PATH, routes } from '@cli-chat/bootstrap-api';
@@ -112,6 +113,23 @@ describe('fastify specifics', () => {
     const res = await server.inject({ method: 'GET', url: routes.ping.path });
     expect(res.statusCode).toBe(500);
     expect(res.json()).toEqual({ error: { code: 'INTERNAL', message: expect.not.stringMatching(/secret|exploded/) } });
+  });
+
+  it('logs each request at info, only failures at warn, as JSON lines', async () => {
+    const logged = async (level: string): Promise<{ msg: string, reqId?: string }[]> => {
+      const lines: string[] = [];
+      const stream = new Writable({ write: (chunk: Buffer, _encoding, done) => { lines.push(...chunk.toString().trim().split('\n')); done(); } });
+      let exploding = false;
+      const server = testApp({ logger: { level, stream }, now: () => { if (exploding) throw new Error('boom'); return Date.now(); } });
+      await server.inject({ method: 'GET', url: routes.list.path });
+      exploding = true;
+      await server.inject({ method: 'GET', url: routes.ping.path });
+      return lines.map((line) => JSON.parse(line) as { msg: string, reqId?: string });
+    };
+    const info = await logged('info');
+    expect(info.filter((l) => l.msg === 'incoming request').map((l) => l.reqId)).toEqual(['req-1', 'req-2']);
+    expect(info.some((l) => l.msg === 'request failed' && l.reqId === 'req-2')).toBe(true);
+    expect((await logged('warn')).map((l) => l.msg)).toEqual(['request failed']);
   });
 
   it('the cached list follows writes and lease expiry on the injected clock', async () => {
