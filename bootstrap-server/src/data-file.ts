@@ -5,8 +5,6 @@
  */
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-// TypeBox comes through the type provider, which re-exports it, so this package
-// declares no second copy of it.
 import Type from 'typebox';
 import { BootstrapPeer, Config, describeErrors } from '@cli-chat/bootstrap-api';
 import type { Registration } from '@cli-chat/bootstrap-api';
