@@ -113,6 +113,28 @@ describe('peers chatting through the local bootstrap server', () => {
     expect(listed.peers.map((p) => p.peerId)).not.toContain(b.peerId);
   }, 90_000);
 
+  it('declares a frozen (SIGSTOPped) peer failed, and takes it back after SIGCONT', async () => {
+    const { url } = await startBootstrapServer(['--no-data-file']);
+    const alice = startPeer(['--nick', 'alice', '--bootstrap', url, '--data-dir', await tempDir()]);
+    const bob = startPeer(['--nick', 'bob', '--bootstrap', url, '--data-dir', await tempDir()]);
+    const carol = startPeer(['--nick', 'carol', '--bootstrap', url, '--data-dir', await tempDir()]);
+    const [, , c] = await Promise.all([ready(alice), ready(bob), ready(carol)]);
+    for (const peer of [alice, bob]) {
+      await peer.waitFor((e) => e.type === 'member-joined' && e.peerId === c.peerId, 'member-joined carol');
+    }
+    // A frozen process closes nothing: only membership probing can notice it.
+    carol.kill('SIGSTOP');
+    for (const peer of [alice, bob]) {
+      await peer.waitFor((e) => e.type === 'member-failed' && e.peerId === c.peerId, 'member-failed carol', 20_000);
+    }
+    const failedAt = alice.items.length;
+    carol.kill('SIGCONT');
+    // Back from the dead: carol refutes with a newer incarnation and is a member again.
+    await alice.waitFor((e) => alice.items.indexOf(e) >= failedAt && (e.type === 'member-joined' || e.type === 'member-alive') &&
+      'peerId' in e && e.peerId === c.peerId, 'carol back after SIGCONT', 20_000);
+    await warmUp(carol, [alice, bob], 'thawed');
+  }, 90_000);
+
   it('keeps rooms apart and reports bad commands without changing state', async () => {
     const { url } = await startBootstrapServer(['--no-data-file']);
     const alice = startPeer(['--nick', 'alice', '--bootstrap', url, '--data-dir', await tempDir()]);
