@@ -185,7 +185,9 @@ export class Peer {
 
   private async shutdown(): Promise<void> {
     // Leaving the membership first makes others report member-left, not member-failed.
-    if (this.node?.status === 'started') await this.node.services.membership.leave();
+    if (this.node?.status === 'started') {
+      await this.node.services.membership.leave().catch((err: unknown) => this.options.log.warn({ err }, 'membership leave failed'));
+    }
     await this.lease?.stop();
     this.dialer?.stop();
     await this.node?.stop();
