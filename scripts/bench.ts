@@ -9,6 +9,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const benches: [string, string[]][] = [
   ['bootstrap server', ['scripts/bench-bootstrap.ts']],
   ['chat', ['scripts/bench-chat.ts']],
+  ['membership (10 peer processes)', ['scripts/bench-membership.ts']],
   ['peer node cost', ['scripts/peer-node-cost.ts']]
 ];
 

@@ -1,0 +1,387 @@
+/**
+ * Membership benchmark: `node scripts/bench-membership.ts [--members N] [--rounds R] [--profile lan]`.
+ *
+ * Real peer processes on 127.0.0.1 (`peer/src/main.ts --json --no-mdns ...`, through
+ * peer/test/support/processes.ts) against one bootstrap server (`--no-data-file --max-peers 16`),
+ * each peer with its own temp data dir and `--membership-profile <profile>`. Start: N peers,
+ * staggered, until every peer has emitted member-joined for every other (bounded wait).
+ * Then R rounds, each starting from N members, of:
+ *   join    start one new peer; time until every existing peer emitted member-joined for it,
+ *           measured from the new peer's `ready` line (and, apart, from its spawn); then one
+ *           old peer quits, unmeasured, to bring the cluster back to N
+ *   leave   write `/quit` to one peer; time until every other emitted member-left for it
+ *   crash   SIGKILL one peer; time until every survivor emitted member-failed for it
+ *   freeze  SIGSTOP one peer; time until every survivor emitted member-failed; then SIGKILL
+ * A departed peer is replaced by a fresh one (fresh data dir, so a fresh identity) before the
+ * next scenario. Times are this process's performance.now() when it read each survivor's line,
+ * minus the time of the action; the figure per round is the LAST survivor's time.
+ * False positives: member-suspect or member-failed about a peer that was alive and not acted
+ * upon at the time, and member-failed about a peer that left with /quit.
+ *
+ * Writes bench-results/membership.json and bench-results/membership.md and prints the table.
+ * Every child is killed on exit, error, SIGINT or SIGTERM; temp dirs are removed.
+ * Targets missed are reported, not failed.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { killAll, REPO_ROOT, startBootstrapServer, startPeer } from '../peer/test/support/processes.ts';
+import type { PeerProc } from '../peer/test/support/processes.ts';
+
+const RESULTS_DIR = join(REPO_ROOT, 'bench-results');
+const STAGGER_MS = 150;
+const FORM_DEADLINE_MS = 60_000;
+const JOIN_DEADLINE_MS = 20_000;
+const LEAVE_DEADLINE_MS = 10_000;
+const FAIL_DEADLINE_MS = 30_000;
+const EXIT_GRACE_MS = 5_000;
+const SETTLE_MS = 500;
+/** After formation: wait for this long without any member-suspect/failed (at most QUIET_MAX_MS) before round 1. */
+const QUIET_MS = 3_000;
+const QUIET_MAX_MS = 20_000;
+const POLL_MS = 5;
+
+/** memberlist, LAN config, N=10, measured on this machine (seconds). */
+const MEMBERLIST = { join: 0.38, leave: 0.19, crash: 6.2, freeze: null } as const;
+const TARGETS = {
+  join: { median: 0.3, p99: null },
+  leave: { median: 0.3, p99: null },
+  crash: { median: 1.5, p99: 3 },
+  freeze: { median: 5, p99: 8 }
+} as const;
+
+const SCENARIOS = ['join', 'leave', 'crash', 'freeze'] as const;
+type Scenario = typeof SCENARIOS[number];
+
+const { values: flags } = parseArgs({
+  options: {
+    members: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    profile: { type: 'string', default: 'lan' }
+  }
+});
+const MEMBERS = Number(flags.members);
+const ROUNDS = Number(flags.rounds);
+const PROFILE = flags.profile;
+if (!Number.isInteger(MEMBERS) || MEMBERS < 3) throw new Error('--members takes an integer >= 3');
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--rounds takes an integer >= 1');
+
+interface Observation {
+  at: number;
+  observer: string;
+  type: string;
+  subject: string;
+}
+
+interface Member {
+  nick: string;
+  proc: PeerProc;
+  dir: string;
+  spawnedAt: number;
+  readyAt: number | null;
+}
+
+type Departure = { kind: 'quit' | 'kill' | 'stop', at: number };
+
+const observations: Observation[] = [];
+const departures = new Map<string, Departure>();
+const tempDirs: string[] = [];
+let live: Member[] = [];
+let nextNick = 0;
+let bootstrapUrl = '';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function cleanupNow(): void {
+  void killAll();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.length = 0;
+}
+process.on('exit', cleanupNow);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    cleanupNow();
+    process.exit(130);
+  });
+}
+
+async function startMember(): Promise<Member> {
+  const nick = `p${nextNick++}`;
+  const dir = await mkdtemp(join(tmpdir(), `bench-membership-${nick}-`));
+  tempDirs.push(dir);
+  const spawnedAt = performance.now();
+  const proc = startPeer(['--nick', nick, '--data-dir', dir, '--bootstrap', bootstrapUrl, '--membership-profile', PROFILE]);
+  const member: Member = { nick, proc, dir, spawnedAt, readyAt: null };
+  proc.child.stdin.on('error', () => undefined);
+  // A second reader of the same stdout, to stamp each line with the time it was read.
+  createInterface({ input: proc.child.stdout }).on('line', (line) => {
+    const at = performance.now();
+    let event: { type?: unknown, nick?: unknown };
+    try { event = JSON.parse(line) as { type?: unknown, nick?: unknown }; } catch { return; }
+    if (event.type === 'ready') member.readyAt = at;
+    if (typeof event.type === 'string' && event.type.startsWith('member-') && typeof event.nick === 'string') {
+      observations.push({ at, observer: nick, type: event.type, subject: event.nick });
+    }
+  });
+  return member;
+}
+
+function seen(observer: string, type: string, subject: string, since: number): number | null {
+  const o = observations.find((x) => x.observer === observer && x.type === type && x.subject === subject && x.at >= since);
+  return o === undefined ? null : o.at;
+}
+
+/** Waits until every observer emitted `type` about `subject` (at or after `since`); times in ms after `since`, null if missed. */
+async function waitAll(observers: string[], type: string, subject: string, since: number, deadlineMs: number): Promise<Record<string, number | null>> {
+  const end = performance.now() + deadlineMs;
+  for (;;) {
+    const times = Object.fromEntries(observers.map((o) => {
+      const at = seen(o, type, subject, since);
+      return [o, at === null ? null : at - since];
+    }));
+    if (Object.values(times).every((t) => t !== null) || performance.now() > end) return times;
+    await sleep(POLL_MS);
+  }
+}
+
+async function waitExit(member: Member): Promise<void> {
+  const timer = new Promise((resolve) => setTimeout(resolve, EXIT_GRACE_MS));
+  const exited = await Promise.race([member.proc.exited.then(() => true), timer.then(() => false)]);
+  if (!exited) member.proc.kill('SIGKILL');
+  await member.proc.exited;
+}
+
+/** Every pair of `members` (or every pair involving `newcomer`) has seen member-joined. */
+async function waitMesh(members: Member[], deadlineMs: number, newcomer?: Member): Promise<void> {
+  const end = performance.now() + deadlineMs;
+  for (;;) {
+    const missing: string[] = [];
+    for (const a of members) {
+      for (const b of members) {
+        if (a === b) continue;
+        if (newcomer !== undefined && a !== newcomer && b !== newcomer) continue;
+        if (seen(a.nick, 'member-joined', b.nick, 0) === null) missing.push(`${a.nick}->${b.nick}`);
+      }
+    }
+    if (missing.length === 0) return;
+    if (performance.now() > end) throw new Error(`cluster did not form within ${deadlineMs} ms; missing ${missing.length}: ${missing.slice(0, 10).join(' ')}`);
+    await sleep(20);
+  }
+}
+
+function pick(): Member {
+  const member = live[Math.floor(Math.random() * live.length)];
+  if (member === undefined) throw new Error('no member to pick');
+  return member;
+}
+
+async function replace(): Promise<void> {
+  const member = await startMember();
+  live.push(member);
+  await waitMesh(live, JOIN_DEADLINE_MS, member);
+  await sleep(SETTLE_MS);
+}
+
+function depart(member: Member, kind: Departure['kind'], at: number): void {
+  departures.set(member.nick, { kind, at });
+  live = live.filter((m) => m !== member);
+}
+
+interface RoundResult {
+  scenario: Scenario;
+  round: number;
+  subject: string;
+  /** ms after the action (join: after the newcomer's ready line) per survivor; null = missed the deadline. */
+  survivors: Record<string, number | null>;
+  /** The last survivor's time, null if any missed. */
+  allKnowMs: number | null;
+  /** join only: the same, from the newcomer's spawn. */
+  allKnowFromSpawnMs?: number | null;
+  falsePositives: Observation[];
+}
+
+function falsePositivesBetween(from: number, to: number): Observation[] {
+  return observations.filter((o) => o.at >= from && o.at <= to && isFalsePositive(o));
+}
+
+function isFalsePositive(o: Observation): boolean {
+  if (o.type !== 'member-failed' && o.type !== 'member-suspect') return false;
+  const d = departures.get(o.subject);
+  if (d === undefined || o.at < d.at) return true;
+  return d.kind === 'quit' && o.type === 'member-failed';
+}
+
+function lastOf(times: Record<string, number | null>): number | null {
+  const values = Object.values(times);
+  if (values.some((t) => t === null)) return null;
+  return Math.max(...(values as number[]));
+}
+
+async function runJoin(round: number): Promise<RoundResult> {
+  const existing = live.map((m) => m.nick);
+  const member = await startMember();
+  const start = performance.now();
+  const fromSpawn = await waitAll(existing, 'member-joined', member.nick, member.spawnedAt, JOIN_DEADLINE_MS);
+  const readyAt = member.readyAt ?? member.spawnedAt;
+  const fromReady = Object.fromEntries(Object.entries(fromSpawn).map(([k, v]) => [k, v === null ? null : v - (readyAt - member.spawnedAt)]));
+  live.push(member);
+  const result: RoundResult = {
+    scenario: 'join', round, subject: member.nick, survivors: fromReady, allKnowMs: lastOf(fromReady),
+    allKnowFromSpawnMs: lastOf(fromSpawn), falsePositives: falsePositivesBetween(start, performance.now())
+  };
+  await waitMesh(live, JOIN_DEADLINE_MS, member);
+  // Back to N: the oldest other peer quits, unmeasured.
+  const old = live.find((m) => m !== member);
+  if (old === undefined) throw new Error('no old member');
+  old.proc.write('/quit');
+  depart(old, 'quit', performance.now());
+  await waitAll(live.map((m) => m.nick), 'member-left', old.nick, departures.get(old.nick)?.at ?? 0, LEAVE_DEADLINE_MS);
+  await waitExit(old);
+  await sleep(SETTLE_MS);
+  return result;
+}
+
+async function runDeparture(scenario: Exclude<Scenario, 'join'>, round: number): Promise<RoundResult> {
+  const target = pick();
+  const action = performance.now();
+  if (scenario === 'leave') target.proc.write('/quit');
+  else target.proc.kill(scenario === 'crash' ? 'SIGKILL' : 'SIGSTOP');
+  depart(target, scenario === 'leave' ? 'quit' : scenario === 'crash' ? 'kill' : 'stop', action);
+  const type = scenario === 'leave' ? 'member-left' : 'member-failed';
+  const survivors = await waitAll(live.map((m) => m.nick), type, target.nick, action, scenario === 'leave' ? LEAVE_DEADLINE_MS : FAIL_DEADLINE_MS);
+  const result: RoundResult = {
+    scenario, round, subject: target.nick, survivors, allKnowMs: lastOf(survivors),
+    falsePositives: falsePositivesBetween(action, performance.now())
+  };
+  if (scenario === 'freeze') target.proc.kill('SIGKILL');
+  await waitExit(target);
+  await replace();
+  return result;
+}
+
+function quantile(sorted: number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.ceil(q * sorted.length) - 1;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))] ?? null;
+}
+
+interface Summary {
+  scenario: Scenario;
+  rounds: number;
+  missed: number;
+  medianS: number | null;
+  p99S: number | null;
+  maxS: number | null;
+  perSurvivorMedianS: number | null;
+  fromSpawnMedianS?: number | null;
+  falsePositives: number;
+  memberlistS: number | null;
+  target: { median: number, p99: number | null };
+  meetsTarget: boolean;
+}
+
+function summarise(scenario: Scenario, results: RoundResult[]): Summary {
+  const rs = results.filter((r) => r.scenario === scenario);
+  const all = rs.map((r) => r.allKnowMs).filter((t): t is number => t !== null).sort((a, b) => a - b);
+  const each = rs.flatMap((r) => Object.values(r.survivors)).filter((t): t is number => t !== null).sort((a, b) => a - b);
+  const s = (ms: number | null): number | null => ms === null ? null : Math.round(ms) / 1000;
+  const missed = rs.filter((r) => r.allKnowMs === null).length;
+  const median = s(quantile(all, 0.5));
+  const p99 = s(quantile(all, 0.99));
+  const target = TARGETS[scenario];
+  const summary: Summary = {
+    scenario, rounds: rs.length, missed, medianS: median, p99S: p99, maxS: s(all.at(-1) ?? null),
+    perSurvivorMedianS: s(quantile(each, 0.5)),
+    falsePositives: rs.reduce((n, r) => n + r.falsePositives.length, 0),
+    memberlistS: MEMBERLIST[scenario], target,
+    meetsTarget: missed === 0 && median !== null && median <= target.median && (target.p99 === null || (p99 !== null && p99 <= target.p99))
+  };
+  if (scenario === 'join') {
+    const spawn = rs.map((r) => r.allKnowFromSpawnMs ?? null).filter((t): t is number => t !== null).sort((a, b) => a - b);
+    summary.fromSpawnMedianS = s(quantile(spawn, 0.5));
+  }
+  return summary;
+}
+
+function table(summaries: Summary[]): string {
+  const f = (v: number | null | undefined): string => v === null || v === undefined ? '-' : v.toFixed(2);
+  const lines = [
+    '| scenario | rounds | median s | p99 s | max s | per-survivor median s | false positives | memberlist LAN N=10 s | target (median / p99) s | met |',
+    '|---|---|---|---|---|---|---|---|---|---|'
+  ];
+  for (const s of summaries) {
+    const missed = s.missed > 0 ? ` (${s.missed} missed)` : '';
+    lines.push(`| ${s.scenario} | ${s.rounds}${missed} | ${f(s.medianS)} | ${f(s.p99S)} | ${f(s.maxS)} | ${f(s.perSurvivorMedianS)} | ${s.falsePositives} | ${f(s.memberlistS)} | ${f(s.target.median)} / ${f(s.target.p99)} | ${s.meetsTarget ? 'yes' : 'NO'} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const { url } = await startBootstrapServer(['--no-data-file', '--max-peers', '16']);
+  bootstrapUrl = url;
+  const formStart = performance.now();
+  for (let i = 0; i < MEMBERS; i++) {
+    live.push(await startMember());
+    await sleep(STAGGER_MS);
+  }
+  await waitMesh(live, FORM_DEADLINE_MS);
+  const formMs = performance.now() - formStart;
+  console.error(`cluster of ${MEMBERS} formed in ${(formMs / 1000).toFixed(1)} s`);
+  // Starting 10+ Node processes loads the CPUs for a while after the mesh forms; suspicions
+  // raised then are start-up noise, so round 1 waits for the cluster to be quiet.
+  const quietEnd = performance.now() + QUIET_MAX_MS;
+  for (;;) {
+    const lastAlarm = observations.filter((o) => o.type === 'member-suspect' || o.type === 'member-failed').at(-1)?.at ?? 0;
+    if (performance.now() - lastAlarm >= QUIET_MS || performance.now() > quietEnd) break;
+    await sleep(100);
+  }
+  const formFalsePositives = falsePositivesBetween(0, performance.now());
+  const quietMs = performance.now() - formStart - formMs;
+  console.error(`quiet after ${(quietMs / 1000).toFixed(1)} s more; ${formFalsePositives.length} suspicions during start-up`);
+
+  const results: RoundResult[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const scenario of SCENARIOS) {
+      const r = scenario === 'join' ? await runJoin(round) : await runDeparture(scenario, round);
+      results.push(r);
+      const t = r.allKnowMs === null ? 'MISSED' : `${(r.allKnowMs / 1000).toFixed(3)} s`;
+      console.error(`round ${round} ${scenario} ${r.subject}: ${t}, false positives ${r.falsePositives.length}`);
+    }
+  }
+  const allFalsePositives = observations.filter(isFalsePositive);
+  const summaries = SCENARIOS.map((s) => summarise(s, results));
+  const md = [
+    `# Membership benchmark (${PROFILE} profile, N=${MEMBERS}, ${ROUNDS} rounds)`,
+    '',
+    `${startedAt}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; cluster formed in ${(formMs / 1000).toFixed(1)} s, quiet ${(quietMs / 1000).toFixed(1)} s later (${formFalsePositives.length} false suspicions during start-up, not counted below).`,
+    '',
+    'Time from the action until the LAST survivor emitted the event (join: from the newcomer\'s `ready`;',
+    `median from its spawn: ${summaries[0]?.fromSpawnMedianS?.toFixed(2) ?? '-'} s). p99 of ${ROUNDS} samples is their maximum.`,
+    '',
+    table(summaries),
+    '',
+    `False positives over the whole run (including formation and unmeasured steps): ${allFalsePositives.length}` +
+      (allFalsePositives.length > 0 ? ` — ${allFalsePositives.slice(0, 10).map((o) => `${o.observer} ${o.type} ${o.subject}`).join('; ')}` : ''),
+    ''
+  ].join('\n');
+  await mkdir(RESULTS_DIR, { recursive: true });
+  await writeFile(join(RESULTS_DIR, 'membership.json'), `${JSON.stringify({
+    startedAt, members: MEMBERS, rounds: ROUNDS, profile: PROFILE,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg() },
+    formMs, quietMs, formFalsePositives, summaries, results, allFalsePositives, memberlist: MEMBERLIST, targets: TARGETS
+  }, null, 2)}\n`);
+  await writeFile(join(RESULTS_DIR, 'membership.md'), md);
+  console.log(md);
+}
+
+try {
+  await main();
+} finally {
+  await killAll();
+  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  tempDirs.length = 0;
+}
