@@ -23,9 +23,6 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createLibp2p } from 'libp2p';
 import type { ConnectionMonitorInit } from 'libp2p';
-import { tcp } from '@libp2p/tcp';
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
 import { generateKeyPair } from '@libp2p/crypto/keys';
@@ -33,7 +30,8 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { pubsub, scoreTopic } from '../../peer/src/node/gossipsub.ts';
 import type { PubsubMessage } from '../../peer/src/node/gossipsub.ts';
-import { CONNECTION_MONITOR, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS } from '../../peer/src/node/constants.ts';
+import { CONNECTION_MONITOR } from '../../peer/src/node/constants.ts';
+import { connectionOptions } from '../../peer/src/node/create-node.ts';
 import { roomTopic } from '../../peer/src/chat/codec.ts';
 
 // The chat peer's seed dialler's timings (peer/src/seeding/dialer.ts).
@@ -64,15 +62,7 @@ function emit(event: Record<string, unknown>): void {
 
 const node = await createLibp2p({
   start: false,
-  privateKey: await generateKeyPair('Ed25519'),
-  addresses: { listen: [values.listen] },
-  transports: [tcp()],
-  connectionEncrypters: [noise()],
-  streamMuxers: [yamux()],
-  connectionManager: {
-    inboundConnectionThreshold: INBOUND_CONNECTION_THRESHOLD,
-    maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS
-  },
+  ...connectionOptions(await generateKeyPair('Ed25519'), [values.listen]),
   connectionMonitor,
   services: { identify: identify(), ping: ping(), pubsub: pubsub() }
 });

@@ -58,6 +58,26 @@ export interface PeerServices extends Record<string, unknown> {
 export type PeerNode = Libp2p<PeerServices>;
 
 /**
+ * Identity, transport, encryption, muxer and connection limits: what every node of ours
+ * shares, the peer's as much as the test and benchmark nodes built beside it, so a
+ * comparison with a bare node compares like with like.
+ */
+export function connectionOptions(privateKey: PrivateKey, listen: string[]): Pick<Libp2pOptions,
+  'privateKey' | 'addresses' | 'transports' | 'connectionEncrypters' | 'streamMuxers' | 'connectionManager'> {
+  return {
+    privateKey,
+    addresses: { listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: {
+      inboundConnectionThreshold: INBOUND_CONNECTION_THRESHOLD,
+      maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS
+    }
+  };
+}
+
+/**
  * Creates the node without starting it: callers attach their event listeners first,
  * then `await node.start()`.
  */
@@ -72,16 +92,8 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
 
   const node: PeerNode = await createLibp2p({
     start: false,
-    privateKey: options.privateKey,
-    addresses: { listen: options.listen },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    ...connectionOptions(options.privateKey, options.listen),
     peerDiscovery,
-    connectionManager: {
-      inboundConnectionThreshold: INBOUND_CONNECTION_THRESHOLD,
-      maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS
-    },
     connectionMonitor: { ...CONNECTION_MONITOR, ...options.connectionMonitor },
     services: {
       identify: identify(),

@@ -5,16 +5,13 @@
  */
 import { createLibp2p } from 'libp2p';
 import type { Libp2p } from 'libp2p';
-import { tcp } from '@libp2p/tcp';
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import { membership } from '../../src/membership/index.ts';
 import type { MemberEvent, MemberEventType, Membership, MembershipInit, MembershipSeed } from '../../src/membership/index.ts';
-import { INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS } from '../../src/node/constants.ts';
+import { connectionOptions } from '../../src/node/create-node.ts';
 
 export const LISTEN = '/ip4/127.0.0.1/tcp/0';
 
@@ -31,24 +28,11 @@ export interface TestMember {
 }
 
 /**
- * createPeerNode's transports and connection limits. The connection monitor is libp2p's
- * default, not the peer's aggressive CONNECTION_MONITOR: that one's first pings time out
- * after 500 ms, and on a busy host it aborted healthy connections within the first
- * second, which membership sees as lost messages and redials. Membership's own probing
- * is the failure detector under test here.
+ * createPeerNode's identity, transports and connection limits, without chat or gossipsub,
+ * so the membership service is what is under test.
  */
-function baseOptions(privateKey: PrivateKey): Parameters<typeof createLibp2p>[0] {
-  return {
-    privateKey,
-    addresses: { listen: [LISTEN] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionManager: {
-      inboundConnectionThreshold: INBOUND_CONNECTION_THRESHOLD,
-      maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS
-    }
-  };
+function baseOptions(privateKey: PrivateKey): ReturnType<typeof connectionOptions> {
+  return connectionOptions(privateKey, [LISTEN]);
 }
 
 /** Starts a node with the membership service (not yet joined) and records its events. */
