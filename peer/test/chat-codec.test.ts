@@ -66,6 +66,7 @@ describe('chat message decoding rejects', () => {
     ['JSON null', bytes('null'), 'bad-shape'],
     ['a JSON string', bytes('"hi"'), 'bad-shape'],
     ['another protocol version', bytes({ ...valid, v: 2 }), 'unsupported-version'],
+    ['a version object that cannot become a string', bytes({ ...valid, v: { toString: 1 } }), 'unsupported-version'],
     ['a missing version', bytes({ ...valid, v: undefined }), 'bad-shape'],
     ['a missing field', bytes({ ...valid, nonce: undefined }), 'bad-shape'],
     ['an extra field', bytes({ ...valid, admin: true }), 'bad-shape'],

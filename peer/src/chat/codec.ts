@@ -148,7 +148,7 @@ export function decodeChatMessage(bytes: Uint8Array, expectedRoom: string): Chat
     throw new ChatDecodeError('bad-shape', 'message is not a JSON object');
   }
   if ('v' in value && value.v !== CHAT_PROTOCOL_VERSION) {
-    throw new ChatDecodeError('unsupported-version', `message version ${typeof value.v === 'number' ? value.v : quote(String(value.v), 20)} is not supported (this peer speaks ${CHAT_PROTOCOL_VERSION})`);
+    throw new ChatDecodeError('unsupported-version', `message version ${describeVersion(value.v)} is not supported (this peer speaks ${CHAT_PROTOCOL_VERSION})`);
   }
   if (!checkShape.Check(value)) throw new ChatDecodeError('bad-shape', shapeProblem(value));
   if (value.room !== expectedRoom) {
@@ -197,6 +197,14 @@ function shapeProblem(value: unknown): string {
  * Quotes a string that may come from a remote peer for an error message, escaping
  * everything a terminal could act on (JSON.stringify leaves C1 and format characters).
  */
+/** Describes a remote version field without converting it: String() throws on objects such as {"toString":1}. */
+function describeVersion(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return quote(v, 20);
+  if (v === null) return 'null';
+  return `of type ${Array.isArray(v) ? 'array' : typeof v}`;
+}
+
 function quote(text: string, max = 64): string {
   return JSON.stringify(text.slice(0, max)).replace(/[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
