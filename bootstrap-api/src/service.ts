@@ -4,6 +4,7 @@
  */
 import { parseWith } from './validation.ts';
 import { verifyRecord } from './registration.ts';
+import type { VerifiedRecord } from './registration.ts';
 import { decideJoin, decideLeave, decideRefill, livePeers } from './registry.ts';
 import type { Decision, JoinResult, RefillResult, Registration } from './registry.ts';
 import { API_VERSION } from './constants.ts';
@@ -20,20 +21,27 @@ export interface RegistryStore {
   clear(): Promise<number>;
 }
 
+/** Checks a registration; a backend may move this CPU-bound work off its event loop. */
+export type RecordVerifier = (record: string, now: number) => Promise<VerifiedRecord>;
+
 export interface RegistryServiceOptions {
   backend: string;
   now?: () => number;
+  /** Defaults to `verifyRecord` on the calling thread. */
+  verify?: RecordVerifier;
 }
 
 export class RegistryService {
   readonly store: RegistryStore;
   private readonly backend: string;
   private readonly now: () => number;
+  private readonly verify: RecordVerifier;
 
   constructor(store: RegistryStore, options: RegistryServiceOptions) {
     this.store = store;
     this.backend = options.backend;
     this.now = options.now ?? Date.now;
+    this.verify = options.verify ?? ((record, now) => verifyRecord(record, { now }));
   }
 
   ping(): PingResponse {
@@ -74,6 +82,6 @@ export class RegistryService {
 
   private async verified(body: unknown) {
     const { record } = parseWith(RecordRequest, body);
-    return verifyRecord(record, { now: this.now() });
+    return this.verify(record, this.now());
   }
 }

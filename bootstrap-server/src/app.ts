@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifySchemaCompiler, FastifyServerOptions } fro
 import { ApiError, BODY_LIMIT_BYTES, ConfigPatch, RegistryService, describeErrors } from '@cli-chat/bootstrap-api';
 import type { Route } from '@cli-chat/bootstrap-api';
 import { FileStore } from './file-store.ts';
+import { createVerifyPool } from './verify-pool.ts';
 import { ListCache } from './list-cache.ts';
 import { registryRoutes } from './routes.ts';
 import { handleError, handleNotFound } from './errors.ts';
@@ -28,6 +29,8 @@ export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
   /** The clock of leases and records; tests inject their own. */
   now?: () => number;
+  /** Worker threads that check signatures; 0 (the default) checks on the event loop. */
+  verifyThreads?: number;
 }
 
 type Schema = Route['response'];
@@ -98,10 +101,12 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     await store.open();
     api.log.info({ dataFile: options.dataFile ?? null, config: await store.config() }, 'registry loaded');
     api.addHook('onClose', () => store.close());
+    const pool = (options.verifyThreads ?? 0) > 0 ? createVerifyPool(options.verifyThreads ?? 0) : undefined;
+    if (pool) api.addHook('onClose', () => pool.close());
     const limit = options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE;
     if (limit > 0) limitRequestRate(api, { perMinute: limit, now });
     await api.register(registryRoutes, {
-      service: new RegistryService(store, { backend: BACKEND_NAME, now }),
+      service: new RegistryService(store, { backend: BACKEND_NAME, now, ...(pool ? { verify: pool.verify } : {}) }),
       listCache: new ListCache(store, now),
       adminToken: options.adminToken
     });

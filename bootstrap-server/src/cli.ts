@@ -9,7 +9,7 @@ import {
   DEFAULT_HOST, DEFAULT_MAX_PEERS, DEFAULT_PORT, DEFAULT_TTL_MS, MAX_MAX_PEERS, MAX_TTL_MS, MIN_MAX_PEERS, MIN_TTL_MS
 } from '@cli-chat/bootstrap-api';
 import type { StartOptions } from './index.ts';
-import { DEFAULT_DATA_FILE, DEFAULT_RATE_LIMIT_PER_MINUTE } from './constants.ts';
+import { DEFAULT_DATA_FILE, DEFAULT_RATE_LIMIT_PER_MINUTE, DEFAULT_VERIFY_THREADS, MAX_VERIFY_THREADS } from './constants.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = typeof LOG_LEVELS[number];
@@ -60,6 +60,8 @@ function program(): Command {
       .argParser(wholeNumber(MIN_MAX_PEERS, MAX_MAX_PEERS)))
     .addOption(new Option('--rate-limit <n>', 'requests per minute per client IP; 0 turns it off').default(DEFAULT_RATE_LIMIT_PER_MINUTE)
       .argParser(wholeNumber(0, Number.MAX_SAFE_INTEGER)))
+    .addOption(new Option('--verify-threads <n>', 'worker threads that check signatures; 0 checks on the event loop')
+      .env('BOOTSTRAP_VERIFY_THREADS').default(DEFAULT_VERIFY_THREADS).argParser(wholeNumber(0, MAX_VERIFY_THREADS)))
     .addOption(new Option('--log-level <level>', 'log detail').choices(LOG_LEVELS).default('info'))
     .showHelpAfterError('(bootstrap-server --help lists every flag)')
     .exitOverride();
@@ -73,6 +75,7 @@ interface Flags {
   ttl?: number;
   maxPeers?: number;
   rateLimit: number;
+  verifyThreads: number;
   logLevel: LogLevel;
 }
 
@@ -94,6 +97,7 @@ export function parseCommandLine(argv: string[], output?: CommandLineOutput): Co
     host: flags.host,
     port: flags.port,
     rateLimitPerMinute: flags.rateLimit,
+    verifyThreads: flags.verifyThreads,
     ...(flags.adminToken ? { adminToken: flags.adminToken } : {}),
     ...(flags.dataFile ? { dataFile: resolve(flags.dataFile) } : {}),
     ...(flags.ttl !== undefined ? { ttlMs: flags.ttl } : {}),

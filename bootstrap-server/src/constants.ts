@@ -2,6 +2,7 @@
  * Defaults of the Fastify backend. The API's own numbers (TTL, set size, body limit)
  * live in `@cli-chat/bootstrap-api`; only what is particular to this server is here.
  */
+import { availableParallelism } from 'node:os';
 
 /** The name `ping` answers with, so a client can tell which backend it reached. */
 export const BACKEND_NAME = 'fastify';
@@ -25,3 +26,10 @@ export const DEFAULT_DATA_FILE = '.cli-chat/bootstrap-registry.json';
 
 /** How long a graceful shutdown may take before the process gives up and exits 1. */
 export const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/**
+ * Signature checks run on all but one core (the event loop's), up to a few: a bootstrap
+ * server rarely sees more joins than that serves, and each worker holds its own heap.
+ */
+export const MAX_VERIFY_THREADS = 16;
+export const DEFAULT_VERIFY_THREADS = Math.min(4, Math.max(0, availableParallelism() - 1));

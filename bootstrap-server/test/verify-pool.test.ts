@@ -1,0 +1,35 @@
+/**
+ * Signature checks in worker threads must answer exactly as checks on the event loop:
+ * the same admissions, the same error codes and messages, nothing lost crossing threads.
+ */
+import { describe, expect, it } from 'vitest';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { RECORD_MAX_AGE_MS, routes, sealRecord } from '@cli-chat/bootstrap-api';
+import { testApp, testPeer } from './support.ts';
+
+const headers = { 'content-type': 'application/json' };
+
+describe('verification in worker threads', () => {
+  it('answers every join exactly as verification on the event loop does', async () => {
+    const inline = testApp({ verifyThreads: 0 });
+    const pooled = testApp({ verifyThreads: 2 });
+    const good = await Promise.all([1, 2, 3].map(async () => (await testPeer()).signer.seal(['/ip4/127.0.0.1/tcp/4001'])));
+    const tampered = Buffer.from(good[0] as string, 'base64');
+    tampered[tampered.length - 1] = (tampered[tampered.length - 1] as number) ^ 0x01;
+    const old = await sealRecord(await generateKeyPair('Ed25519'), [], Date.now() - RECORD_MAX_AGE_MS - 10_000);
+    const records = [...good, tampered.toString('base64'), old, Buffer.from('not an envelope').toString('base64')];
+
+    const answers = async (app: ReturnType<typeof testApp>) => Promise.all(records.map(async (record) => {
+      const res = await app.inject({ method: 'POST', url: routes.join.path, headers, payload: JSON.stringify({ record }) });
+      return { status: res.statusCode, body: res.json() as unknown };
+    }));
+    const [fromInline, fromPool] = await Promise.all([answers(inline), answers(pooled)]);
+
+    expect(fromPool.map((a) => a.status)).toEqual([200, 200, 200, 400, 400, 400]);
+    expect(fromPool.slice(3)).toEqual(fromInline.slice(3));
+    expect(fromPool.slice(3).map((a) => (a.body as { error: { code: string } }).error.code))
+      .toEqual(['BAD_SIGNATURE', 'RECORD_EXPIRED', 'BAD_RECORD']);
+    const listed = await pooled.inject({ method: 'GET', url: routes.list.path });
+    expect((listed.json() as { peers: unknown[] }).peers).toHaveLength(3);
+  });
+});
