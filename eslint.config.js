@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '.tsbuild/**', 'bench-results/**'] },
+  { ignores: ['**/node_modules/**', '.tsbuild/**', 'bench-results/**', '.deploy/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

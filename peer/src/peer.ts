@@ -13,10 +13,11 @@ import { parseNick, parseRoomName } from './chat/codec.ts';
 import { BootstrapLease } from './seeding/lease.ts';
 import type { LeaseStatus } from './seeding/lease.ts';
 import { SeedDialer } from './seeding/dialer.ts';
+import { seedsStale } from './seeding/stale.ts';
 import { canHostLocally, hostLocalBootstrap } from './seeding/local-bootstrap.ts';
 import type { HostedBootstrap } from './seeding/local-bootstrap.ts';
 import type { PeerEvent, PeerListener } from './events.ts';
-import type { MemberEventType, MemberView } from './membership/index.ts';
+import type { MemberEventType, MemberState, MemberView } from './membership/index.ts';
 
 const MEMBER_EVENT_TYPES: readonly MemberEventType[] = [
   'member-joined', 'member-updated', 'member-suspect', 'member-alive', 'member-left', 'member-failed'
@@ -121,10 +122,14 @@ export class Peer {
     for (const type of MEMBER_EVENT_TYPES) {
       node.services.membership.addEventListener(type, (evt) => this.emit({ ...evt.detail, type }));
     }
+    // A seed that failed or left may have made the bootstrap set stale.
+    for (const type of ['member-failed', 'member-left'] as const) {
+      node.services.membership.addEventListener(type, () => this.lease?.seedsChanged());
+    }
     await node.start();
     node.services.chat.setNick(this.nickName);
 
-    this.dialer = new SeedDialer(node, options.log);
+    this.dialer = new SeedDialer(node, options.log, () => this.lease?.seedsChanged());
     this.dialer.start();
     await this.connectBootstrap(privateKey);
     if (options.room !== undefined) await this.joinRoom(options.room);
@@ -225,12 +230,22 @@ export class Peer {
         this.dialer?.update(peers);
         this.started().services.membership.join(peers.filter((p) => p.peerId !== this.peerId));
       },
+      isStale: (peers: BootstrapPeer[]) => this.seedsStale(peers),
       onStatus: (status) => this.onLeaseStatus(status, url),
       log: this.options.log
     });
     const first = await this.lease.start();
     // Ready is reported only once the zero-setup server is up, so a script can rely on it.
     if (first.state === 'unreachable') await this.hosting;
+  }
+
+  /** Whether none of these seeds can get anyone into the network (see seeding/stale.ts). */
+  private seedsStale(peers: BootstrapPeer[]): boolean {
+    const states = new Map<string, MemberState>(this.members().map((m) => [m.id, m.state]));
+    return seedsStale(this.peerId, peers, {
+      stateOf: (peerId) => states.get(peerId),
+      unreachable: (peerId) => this.dialer?.unreachable(peerId) ?? false
+    });
   }
 
   private canHost(): boolean {

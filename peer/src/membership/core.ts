@@ -16,7 +16,8 @@
  * of information SWIM ignores: a lost connection starts a probe at once (and a refused
  * dial makes the suspicion "unreachable", with shorter timeouts); members that hear of a
  * suspicion sometimes probe the suspect themselves; and a pause of this process (a late
- * call) shifts its timers instead of letting them all fire.
+ * call) shifts its timers instead of letting them all fire. And, as Serf does on top of
+ * memberlist, it keeps trying members it saw fail, so that a healed partition heals.
  */
 import {
   MAX_DIGESTS_PER_MESSAGE, MAX_INCARNATION, MAX_SEQ, MAX_UPDATES_PER_MESSAGE, SYNC_CHUNK_BYTES, SYNC_LEAF_MEMBERS,
@@ -145,9 +146,12 @@ const T_SYNC = 6;
 const T_REAP = 7;
 const T_JOIN = 8;
 const T_LEAVE = 9;
+const T_RECONNECT = 10;
 
 /** Bounds on state a remote peer can make us hold. */
 const MAX_RELAYS = 1024;
+/** Failed members remembered for reconnection; beyond this the longest-failed are forgotten. */
+const MAX_FAILED = 4096;
 const MAX_SYNC_MEMOS = 8;
 const EMPTY_DIGEST = { hash: 0, count: 0 };
 
@@ -174,6 +178,12 @@ export class MembershipCore {
   readonly #suspicions = new Map<number, Suspicion>();
   readonly #syncMemos = new Map<string, Map<number, number>>();
   readonly #seeds = new Map<MemberId, readonly string[]>();
+  /**
+   * Members we saw fail (dead, not left), oldest first, with the addresses they last
+   * claimed: reconnection targets until they come back, leave, or reconnectTimeout passes,
+   * also after the table has forgotten them (deadRetention).
+   */
+  readonly #failed = new Map<MemberId, { readonly addrs: readonly string[], readonly since: number }>();
 
   #incarnation: number;
   #meta: MemberMeta;
@@ -191,6 +201,7 @@ export class MembershipCore {
   #nextSyncAt: number | undefined;
   #nextReapAt: number | undefined;
   #nextJoinAt: number | undefined;
+  #nextReconnectAt: number | undefined;
   #leaveAt: number | undefined;
   /** Something was queued for broadcast during this call: gossip it now (eager push). */
   #news = false;
@@ -223,6 +234,7 @@ export class MembershipCore {
     this.#setProbeAt(now + this.#random() * init.profile.probeInterval);
     this.#setSyncAt(now + this.#random() * init.profile.pushPullInterval);
     this.#setReapAt(now + init.profile.deadRetention / 4);
+    this.#setReconnectAt(now + this.#random() * init.profile.reconnectInterval);
     this.#expectedWake = this.nextDeadline();
   }
 
@@ -287,7 +299,7 @@ export class MembershipCore {
   addressesOf(id: MemberId): readonly string[] {
     const handle = this.#table.lookup(id);
     const claim = handle < 0 ? undefined : this.#table.claim(handle);
-    return claim?.meta.addrs ?? this.#seeds.get(id) ?? [];
+    return claim?.meta.addrs ?? this.#seeds.get(id) ?? this.#failed.get(id)?.addrs ?? [];
   }
 
   /** Live members (alive or suspect), this one included: the N of the protocol's formulas. */
@@ -397,6 +409,7 @@ export class MembershipCore {
     this.#nextProbeAt = undefined;
     this.#nextSyncAt = undefined;
     this.#nextJoinAt = undefined;
+    this.#nextReconnectAt = undefined;
     this.#leaveAt = this.#now + this.#profile.leaveTimeout;
     this.#timers.push(this.#leaveAt, T_LEAVE, 0);
   }
@@ -560,6 +573,7 @@ export class MembershipCore {
       this.#rejectedClaims++;
       return;
     }
+    this.#failed.delete(claim.id);
     if (handle < 0) {
       const added = this.#table.add(claim);
       this.#emit('member-joined', added);
@@ -632,6 +646,7 @@ export class MembershipCore {
     }
     this.#clearSuspicion(handle);
     this.#table.setDead(handle, incarnation, this.#now);
+    this.#rememberFailed(id, this.#table.claim(handle)?.meta.addrs ?? []);
     this.#emit('member-failed', handle);
     this.#broadcast(id, { kind: 'dead', id, incarnation, from });
   }
@@ -651,6 +666,7 @@ export class MembershipCore {
       return;
     }
     this.#clearSuspicion(handle);
+    this.#failed.delete(claim.id);
     this.#table.setLeft(handle, claim, this.#now);
     if (state !== DEAD) this.#emit('member-left', handle);
     if (via !== 'join') this.#broadcast(claim.id, { kind: 'left', claim });
@@ -775,17 +791,49 @@ export class MembershipCore {
   }
 
   #startSync(): void {
-    const profile = this.#profile;
-    let target = -1;
-    if (this.#random() < profile.pushPullDeadShare) {
-      target = this.#table.randomDead((h) => this.#now - (this.#table.since(h) ?? 0) < profile.deadRetention);
-    }
-    if (target < 0) target = this.#table.randomLive(1, (h) => h === this.#self)[0] ?? -1;
-    if (target < 0) return;
+    const target = this.#table.randomLive(1, (h) => h === this.#self)[0] ?? -1;
+    if (target >= 0) this.#sendSync(this.#table.index.idAt(target), []);
+  }
+
+  /** Opens a sync (push-pull) with `to`: our root digest, and `entries` it must hear first. */
+  #sendSync(to: MemberId, entries: Update[]): void {
     const root = computeDigests(this.#table, [{ depth: 0, prefix: 0 }], false).get(bucketKey(0, 0)) ?? EMPTY_DIGEST;
-    this.#send(this.#table.index.idAt(target), {
-      type: 'sync', session: randomInt(this.#random, MAX_SEQ), step: 0, digests: [{ depth: 0, prefix: 0, ...root }], want: [], entries: []
+    this.#send(to, {
+      type: 'sync', session: randomInt(this.#random, MAX_SEQ), step: 0, digests: [{ depth: 0, prefix: 0, ...root }], want: [], entries
     });
+  }
+
+  // ---------------------------------------------------------------- reconnection
+
+  #rememberFailed(id: MemberId, addrs: readonly string[]): void {
+    this.#failed.delete(id);
+    if (this.#failed.size >= MAX_FAILED) this.#failed.delete(this.#failed.keys().next().value!);
+    this.#failed.set(id, { addrs, since: this.#now });
+  }
+
+  /**
+   * Serf's reconnect: SWIM never talks to a member it holds dead again, so after a
+   * partition each side would stay dead to the other for good (and after deadRetention
+   * forget it). So every reconnectInterval, with probability failed / live (Serf's rule:
+   * cluster-wide about one attempt per failed member per interval, however large the
+   * cluster), this member opens a sync with one random failed member, its own alive claim
+   * first in case the other side has forgotten it. If the member is back, the sync merges
+   * the two views: each side's claims (and refutations, as each tells the other it holds
+   * it dead) flow both ways, and eager gossip spreads them on each side. A crashed member
+   * costs a refused dial per interval until reconnectTimeout.
+   */
+  #reconnect(): void {
+    for (const [id, failed] of this.#failed) {
+      if (this.#now - failed.since < this.#profile.reconnectTimeout) break;
+      this.#failed.delete(id);
+    }
+    if (this.#failed.size === 0 || this.#random() * this.#table.liveCount >= this.#failed.size) return;
+    let pick = randomInt(this.#random, this.#failed.size);
+    for (const id of this.#failed.keys()) {
+      if (pick-- > 0) continue;
+      this.#sendSync(id, [{ kind: 'alive', claim: this.#claim }]);
+      return;
+    }
   }
 
   // ---------------------------------------------------------------- dissemination
@@ -888,6 +936,11 @@ export class MembershipCore {
     this.#timers.push(at, T_SYNC, 0);
   }
 
+  #setReconnectAt(at: number): void {
+    this.#nextReconnectAt = at;
+    this.#timers.push(at, T_RECONNECT, 0);
+  }
+
   #setReapAt(at: number): void {
     this.#nextReapAt = at;
     this.#timers.push(at, T_REAP, 0);
@@ -908,6 +961,7 @@ export class MembershipCore {
       case T_REAP: return this.#nextReapAt === entry.at;
       case T_JOIN: return this.#nextJoinAt === entry.at;
       case T_LEAVE: return this.#leaveAt === entry.at;
+      case T_RECONNECT: return this.#nextReconnectAt === entry.at;
       default: return false;
     }
   }
@@ -975,6 +1029,10 @@ export class MembershipCore {
       case T_LEAVE:
         this.#finishLeave();
         return;
+      case T_RECONNECT:
+        this.#setReconnectAt(this.#now + profile.reconnectInterval);
+        this.#reconnect();
+        return;
     }
   }
 
@@ -1020,6 +1078,7 @@ export class MembershipCore {
     this.#nextSyncAt = shift(this.#nextSyncAt);
     this.#nextReapAt = shift(this.#nextReapAt);
     this.#nextJoinAt = shift(this.#nextJoinAt);
+    this.#nextReconnectAt = shift(this.#nextReconnectAt);
     this.#leaveAt = shift(this.#leaveAt);
     this.#timers.clear();
     const push = (at: number | undefined, kind: number, key: number): void => {
@@ -1030,6 +1089,7 @@ export class MembershipCore {
     push(this.#nextSyncAt, T_SYNC, 0);
     push(this.#nextReapAt, T_REAP, 0);
     push(this.#nextJoinAt, T_JOIN, 0);
+    push(this.#nextReconnectAt, T_RECONNECT, 0);
     push(this.#leaveAt, T_LEAVE, 0);
     for (const probe of this.#probes.values()) push(probe.phase === 'direct' ? probe.directAt : probe.endAt, probe.phase === 'direct' ? T_DIRECT : T_END, probe.seq);
     for (const [seq, relay] of this.#relays) push(relay.nackAt, T_RELAY, seq);

@@ -63,6 +63,8 @@ export interface MembershipServiceStats extends MembershipStats {
   readonly droppedSends: number;
   /** Streams that could not be opened (dial refused or timed out), each reported to the protocol. */
   readonly unreachable: number;
+  /** Received frames dropped unread because their peer sent faster than the per-peer rate limit. */
+  readonly rateLimitedFrames: number;
 }
 
 export interface Membership extends TypedEventTarget<MembershipEvents> {

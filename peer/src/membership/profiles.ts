@@ -14,7 +14,10 @@
  *   suspicionMult * log10(N) * probeInterval (2.5 s at N = 50): failed everywhere in 3-4 s;
  * - a suspected member that is alive hears of it within one round trip (buddy system) and
  *   refutes; its refutation spreads by eager gossip in a few hops, far inside the timeout,
- *   even when its message processing is slowed by a second or so.
+ *   even when its message processing is slowed by a second or so;
+ * - after a partition heals, the sides find each other by reconnection within about one
+ *   reconnectInterval (10 s: a third of Serf's 30 s, as a sync costs a few dozen bytes),
+ *   however long the partition lasted up to reconnectTimeout (24 h, Serf's default).
  */
 
 export interface MembershipProfile {
@@ -91,13 +94,20 @@ export interface MembershipProfile {
    * bytes whatever N is, and it can run far more often than memberlist's full push-pull.
    */
   readonly pushPullInterval: number;
-  /**
-   * Share of syncs aimed at a member we hold dead (within deadRetention) rather than a live
-   * one: this is how two halves of a healed partition find each other again.
-   */
-  readonly pushPullDeadShare: number;
   /** Dead and left members are forgotten after this long (until then they block stale claims). */
   readonly deadRetention: number;
+
+  /**
+   * Serf-style reconnection, how two halves of a healed partition find each other again
+   * (SWIM never talks to a member it holds dead): every reconnectInterval each member, with
+   * probability failed / live, opens a sync with one random member it saw fail (dead, not
+   * left), so the cluster as a whole tries each failed member about once per interval. A
+   * failed member stays a target for reconnectTimeout, also after deadRetention forgot it.
+   * The interval bounds the heal time after a partition; the cost is one small sync (or
+   * one refused dial, for a member that really crashed) per failed member and interval.
+   */
+  readonly reconnectInterval: number;
+  readonly reconnectTimeout: number;
 
   /** While no seed has answered, the join is retried this often. */
   readonly joinRetryInterval: number;
@@ -140,8 +150,9 @@ export const LOCAL_PROFILE: MembershipProfile = {
   piggybackBytes: 1400,
   gossipBytes: 8192,
   pushPullInterval: 10_000,
-  pushPullDeadShare: 0.2,
   deadRetention: 300_000,
+  reconnectInterval: 5000,
+  reconnectTimeout: 3_600_000,
   joinRetryInterval: 500,
   leaveTimeout: 500,
   pauseThreshold: 800,
@@ -175,8 +186,9 @@ export const LAN_PROFILE: MembershipProfile = {
   piggybackBytes: 1400,
   gossipBytes: 8192,
   pushPullInterval: 10_000,
-  pushPullDeadShare: 0.2,
   deadRetention: 300_000,
+  reconnectInterval: 10_000,
+  reconnectTimeout: 86_400_000,
   joinRetryInterval: 1000,
   leaveTimeout: 1000,
   pauseThreshold: 1000,
@@ -205,8 +217,9 @@ export const WAN_PROFILE: MembershipProfile = {
   piggybackBytes: 1400,
   gossipBytes: 8192,
   pushPullInterval: 30_000,
-  pushPullDeadShare: 0.2,
   deadRetention: 600_000,
+  reconnectInterval: 30_000,
+  reconnectTimeout: 86_400_000,
   joinRetryInterval: 3000,
   leaveTimeout: 3000,
   pauseThreshold: 5000,

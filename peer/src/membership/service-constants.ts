@@ -3,6 +3,7 @@
  * dialling, connectivity). The protocol's own timings are in profiles.ts and its wire
  * bounds in constants.ts; these are local choices that peers need not agree on.
  */
+import type { MembershipProfile } from './profiles.ts';
 
 /**
  * Streams of the membership protocol per connection (libp2p counts them per connection
@@ -65,3 +66,33 @@ export const DEFAULT_VERSION = 'unknown';
 
 /** setTimeout fires at once for longer delays (Node clamps to 1 ms above 2^31 - 1). */
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * Inbound frames one peer may send us, per second, as a multiple of what a well-behaved
+ * peer can reach (inboundFrameRate). Beyond it frames are dropped unread, so a flooding
+ * peer cannot make us spend CPU on decoding and signature checks; a lossy link is what
+ * SWIM already tolerates.
+ */
+export const INBOUND_FRAME_MARGIN = 10;
+
+/**
+ * Frames one peer may send at once above the rate: a full-state sync arrives as a burst
+ * of chunks (SYNC_CHUNK_BYTES each, about 250 members' claims), so 512 frames cover the
+ * join of a cluster of about 100,000 members.
+ */
+export const INBOUND_FRAME_BURST = 512;
+
+/** Dropped frames are logged at most this often, with the count since the last log line. */
+export const RATE_LIMIT_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * The most frames per second one well-behaved peer sends us, times INBOUND_FRAME_MARGIN.
+ * Per probeInterval a peer sends us at most about four protocol frames: a ping (and its
+ * second attempt) when it probes us, a ping-req when it probes through us, and a ping or
+ * ack when it relays for others or answers our probes. Per gossipInterval at most about
+ * two gossip frames: the paced retransmission and an eager push of news. LAN profile:
+ * 10 * (4 / 0.5 s + 2 / 0.1 s) = 280 frames/s; WAN: 48 frames/s.
+ */
+export function inboundFrameRate(profile: Pick<MembershipProfile, 'probeInterval' | 'gossipInterval'>): number {
+  return INBOUND_FRAME_MARGIN * (4 * 1000 / profile.probeInterval + 2 * 1000 / profile.gossipInterval);
+}

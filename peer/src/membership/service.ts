@@ -19,7 +19,9 @@
  * make us buffer without bound.
  *
  * Nothing a remote peer sends can throw out of here: frames are size-bounded before they
- * are buffered, decoded strictly, and any failure is counted, logged and dropped.
+ * are buffered, decoded strictly, and any failure is counted, logged and dropped. Nor can
+ * a peer make us work at the rate it likes: each peer's inbound frames pass a token
+ * bucket (inboundFrameRate, INBOUND_FRAME_BURST), and frames beyond it are dropped unread.
  */
 import { NotStartedError, TypedEventEmitter, serviceCapabilities } from '@libp2p/interface';
 import type { Connection, Logger, PeerId, Startable, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
@@ -33,6 +35,7 @@ import { MAX_ADDRS, MAX_MESSAGE_BYTES, MEMBERSHIP_PROTOCOL_ID } from './constant
 import { MembershipCore, MembershipInputError } from './core.ts';
 import type { MembershipInput, MembershipOutput, Seed } from './core.ts';
 import { ed25519Signer } from './ed25519-signer.ts';
+import { FrameBudgets } from './frame-budget.ts';
 import { FrameDecoder, encodeFrame } from './framing.ts';
 import type {
   Membership as MembershipInterface, MembershipComponents, MembershipEvents, MembershipInit, MembershipMetaInit,
@@ -44,8 +47,9 @@ import { DEFAULT_PROFILE_NAME, profileByName } from './profiles.ts';
 import type { MembershipProfile } from './profiles.ts';
 import { shuffle } from './random.ts';
 import {
-  CONNECTION_TARGET, CONNECTIVITY_CHECK_INTERVAL_MS, DEFAULT_VERSION, DIAL_TIMEOUT_MS, LEAVE_FLUSH_TIMEOUT_MS,
-  LEAVE_MARGIN_MS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS, MAX_QUEUED_FRAMES, MAX_TIMER_DELAY_MS, MAX_UNSENT_BYTES
+  CONNECTION_TARGET, CONNECTIVITY_CHECK_INTERVAL_MS, DEFAULT_VERSION, DIAL_TIMEOUT_MS, INBOUND_FRAME_BURST, LEAVE_FLUSH_TIMEOUT_MS,
+  LEAVE_MARGIN_MS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS, MAX_QUEUED_FRAMES, MAX_TIMER_DELAY_MS, MAX_UNSENT_BYTES,
+  RATE_LIMIT_LOG_INTERVAL_MS, inboundFrameRate
 } from './service-constants.ts';
 
 /** Our sending side towards one peer: its stream, or the frames waiting for one. */
@@ -98,9 +102,14 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   #connectivityQueued = false;
   #leaving: Promise<void> | undefined;
   #whenLeft: (() => void) | undefined;
+  readonly #budgets: FrameBudgets;
   #badFrames = 0;
   #droppedSends = 0;
   #unreachable = 0;
+  #rateLimitedFrames = 0;
+  /** Frames dropped by the rate limit since the last log line about them, and when that was. */
+  #unloggedRateLimited = 0;
+  #rateLimitLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(components: MembershipComponents, init: MembershipInit = {}) {
     super();
@@ -124,6 +133,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.#startIncarnation = init.incarnation;
     this.#dialTimeout = init.dialTimeout ?? DIAL_TIMEOUT_MS;
     this.#connectionTarget = init.connectionTarget ?? CONNECTION_TARGET;
+    this.#budgets = new FrameBudgets(inboundFrameRate(this.profile), INBOUND_FRAME_BURST);
   }
 
   readonly [Symbol.toStringTag] = '@cli-chat/membership';
@@ -227,7 +237,10 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
 
   stats(): MembershipServiceStats {
     const core = this.#core?.stats ?? { rejectedClaims: 0, refutations: 0, health: 0, incarnation: 0 };
-    return { ...core, badFrames: this.#badFrames, droppedSends: this.#droppedSends, unreachable: this.#unreachable };
+    return {
+      ...core, badFrames: this.#badFrames, droppedSends: this.#droppedSends, unreachable: this.#unreachable,
+      rateLimitedFrames: this.#rateLimitedFrames
+    };
   }
 
   // ---------------------------------------------------------------- the core
@@ -479,7 +492,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         stream.abort(err instanceof Error ? err : new Error(String(err)));
         return;
       }
-      for (const payload of payloads) this.#receive(from, payload);
+      const now = Date.now();
+      for (const payload of payloads) {
+        if (this.#budgets.take(from, now)) this.#receive(from, payload);
+        else this.#rateLimited(from, now);
+      }
     };
     this.#inbound.add(stream);
     stream.addEventListener('message', onMessage);
@@ -492,6 +509,15 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       this.#inbound.delete(stream);
     });
   };
+
+  #rateLimited(from: MemberId, now: number): void {
+    this.#rateLimitedFrames++;
+    this.#unloggedRateLimited++;
+    if (now - this.#rateLimitLoggedAt < RATE_LIMIT_LOG_INTERVAL_MS) return;
+    this.#log.error('dropped %d membership frames over the per-peer rate limit (latest from %s)', this.#unloggedRateLimited, from);
+    this.#unloggedRateLimited = 0;
+    this.#rateLimitLoggedAt = now;
+  }
 
   #receive(from: MemberId, payload: Uint8Array): void {
     let message: Message;
@@ -523,6 +549,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
    */
   #checkConnectivity(): void {
     this.#nextConnectivityCheck = Date.now() + CONNECTIVITY_CHECK_INTERVAL_MS;
+    // Riding on this once-a-second check: buckets of peers that went quiet are dropped.
+    this.#budgets.prune(Date.now());
     const core = this.#core;
     if (!this.#running || core === undefined || this.#leaving !== undefined) return;
     const connected = new Set(this.#components.connectionManager.getConnections().map((c) => c.remotePeer.toString()));

@@ -25,17 +25,22 @@ interface SeedState extends Seed {
   backoffMs: number;
   dialing: boolean;
   wasConnected: boolean;
+  /** The last dial failed and no connection has been seen since. */
+  failing: boolean;
 }
 
 export class SeedDialer {
   private readonly node: Libp2p;
   private readonly log: Logger;
   private readonly seeds = new Map<string, SeedState>();
+  private readonly onUnreachable: (peerId: string) => void;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(node: Libp2p, log: Logger) {
+  /** `onUnreachable` hears of every failed dial, so the caller can judge the set stale at once. */
+  constructor(node: Libp2p, log: Logger, onUnreachable: (peerId: string) => void) {
     this.node = node;
     this.log = log;
+    this.onUnreachable = onUnreachable;
   }
 
   start(): void {
@@ -48,6 +53,11 @@ export class SeedDialer {
     this.seeds.clear();
   }
 
+  /** Whether the last dial to this seed failed and no connection to it has been seen since. */
+  unreachable(peerId: string): boolean {
+    return this.seeds.get(peerId)?.failing === true;
+  }
+
   /** Replaces the seed list; seeds no longer listed are no longer retried. */
   update(seeds: Seed[]): void {
     const self = this.node.peerId.toString();
@@ -57,7 +67,7 @@ export class SeedDialer {
       listed.add(seed.peerId);
       const known = this.seeds.get(seed.peerId);
       if (known) known.addrs = seed.addrs;
-      else this.seeds.set(seed.peerId, { ...seed, nextDialAt: 0, backoffMs: BACKOFF_MIN_MS, dialing: false, wasConnected: false });
+      else this.seeds.set(seed.peerId, { ...seed, nextDialAt: 0, backoffMs: BACKOFF_MIN_MS, dialing: false, wasConnected: false, failing: false });
     }
     for (const id of this.seeds.keys()) if (!listed.has(id)) this.seeds.delete(id);
     this.tick();
@@ -70,6 +80,7 @@ export class SeedDialer {
       if (this.node.getConnections(peerIdFromString(seed.peerId)).length > 0) {
         seed.backoffMs = BACKOFF_MIN_MS;
         seed.wasConnected = true;
+        seed.failing = false;
         continue;
       }
       if (seed.wasConnected) {
@@ -89,10 +100,14 @@ export class SeedDialer {
       const addrs = seed.addrs.map((a) => multiaddr(`${a}/p2p/${seed.peerId}`));
       await this.node.dial(addrs, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) });
       seed.backoffMs = BACKOFF_MIN_MS;
+      seed.failing = false;
     } catch (err) {
       this.log.debug({ err, peer: seed.peerId }, 'seed dial failed; will retry');
       seed.nextDialAt = Date.now() + seed.backoffMs * (0.5 + Math.random());
       seed.backoffMs = Math.min(seed.backoffMs * 2, BACKOFF_MAX_MS);
+      seed.failing = true;
+      // Still listed (update() may have dropped it while the dial ran): only then does it matter.
+      if (this.seeds.get(seed.peerId) === seed) this.onUnreachable(seed.peerId);
     } finally {
       seed.dialing = false;
     }

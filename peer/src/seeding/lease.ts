@@ -1,10 +1,13 @@
 /**
  * Keeps this peer's registration with the bootstrap data API: join at start, renew
  * every `renewAfterMs`, retry with backoff while the API is unreachable, leave on stop.
- * Every answer carries the current bootstrap set, which is handed to `onSeeds`.
+ * Every answer carries the current bootstrap set, which is handed to `onSeeds`. When the
+ * set we last got is stale (`isStale`: its peers failed, left or cannot be dialled), the
+ * renewal is a refill instead of a join: a full set of dead entries then takes us in
+ * place of its newest entry, so the next peer to join finds a way in.
  */
 import { BootstrapApiError, BootstrapUnreachableError } from '@cli-chat/bootstrap-api';
-import type { BootstrapClient, BootstrapPeer, RecordSigner } from '@cli-chat/bootstrap-api';
+import type { BootstrapClient, BootstrapPeer, JoinResponse, RecordSigner } from '@cli-chat/bootstrap-api';
 import type { Logger } from 'pino';
 
 export type LeaseStatus =
@@ -18,6 +21,8 @@ export interface LeaseOptions {
   /** The addresses to register, read at every renewal so new listen addresses spread. */
   addrs: () => string[];
   onSeeds: (peers: BootstrapPeer[]) => void;
+  /** Whether these peers (the set we last got) can no longer get anyone into the network. */
+  isStale: (peers: BootstrapPeer[]) => boolean;
   onStatus: (status: LeaseStatus) => void;
   log: Logger;
 }
@@ -32,6 +37,12 @@ export class BootstrapLease {
   private retryMs = RETRY_MIN_MS;
   private stopped = false;
   private lastState: LeaseStatus['state'] | undefined;
+  /** The last status reported: its state, and for `registered` whether we were admitted. */
+  private lastReported: string | undefined;
+  private lastPeers: BootstrapPeer[] = [];
+  /** Whether the last answer admitted us to the set. */
+  private admitted = false;
+  private renewing = false;
 
   constructor(options: LeaseOptions) {
     this.options = options;
@@ -47,6 +58,16 @@ export class BootstrapLease {
     if (this.stopped) return;
     clearTimeout(this.timer);
     void this.renew();
+  }
+
+  /**
+   * Call when something `isStale` looks at changed (a seed failed, left, or could not be
+   * dialled). If the set we got is stale and we are not in it, refill now rather than at
+   * the next renewal: until then a newcomer would get only dead seeds.
+   */
+  seedsChanged(): void {
+    if (this.stopped || this.renewing || this.admitted || !this.options.isStale(this.lastPeers)) return;
+    this.renewNow();
   }
 
   async stop(): Promise<void> {
@@ -68,11 +89,22 @@ export class BootstrapLease {
     const { client, signer, log } = this.options;
     let status: LeaseStatus;
     let nextMs: number;
+    this.renewing = true;
     try {
-      const answer = await client.join(await signer.seal(this.options.addrs()));
+      const record = await signer.seal(this.options.addrs());
+      let answer: JoinResponse;
+      if (this.options.isStale(this.lastPeers)) {
+        const refilled = await client.refill(record);
+        log.info({ replaced: refilled.replaced, admitted: refilled.admitted }, 'the bootstrap set was stale: refilled it');
+        answer = refilled;
+      } else {
+        answer = await client.join(record);
+      }
       status = { state: 'registered', admitted: answer.admitted, peers: answer.peers.length };
       nextMs = answer.renewAfterMs;
       this.retryMs = RETRY_MIN_MS;
+      this.lastPeers = answer.peers;
+      this.admitted = answer.admitted;
       this.options.onSeeds(answer.peers);
     } catch (err) {
       if (err instanceof BootstrapUnreachableError) {
@@ -85,8 +117,13 @@ export class BootstrapLease {
       nextMs = this.retryMs;
       this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
       log.debug({ err }, 'bootstrap lease renewal failed');
+    } finally {
+      this.renewing = false;
     }
-    if (status.state !== this.lastState) this.options.onStatus(status);
+    // Full -> admitted (after a refill, or when room opened up) is news too.
+    const reported = status.state === 'registered' ? `registered/${status.admitted}` : status.state;
+    if (reported !== this.lastReported) this.options.onStatus(status);
+    this.lastReported = reported;
     this.lastState = status.state;
     if (!this.stopped) {
       clearTimeout(this.timer);

@@ -51,6 +51,17 @@ describe('membership in the simulator', () => {
     expect(r.falsePositives.total).toBe(0);
   });
 
+  it('heals a partition that outlasts deadRetention: reconnection remembers the forgotten side', () => {
+    const r = runScenario({
+      ...base, members: 40, duration: 20_000 + LAN_PROFILE.deadRetention * 1.5 + 60_000, settle: 20_000,
+      crashes: 0, silentCrashes: 0, freezes: 0, leaves: 0, joins: 0, network: { ...base.network, loss: 0.01 },
+      partition: { at: 20_000, duration: LAN_PROFILE.deadRetention * 1.5, fraction: 0.5 }
+    });
+    expect(r.partition?.convergedAfterHeal).toBeDefined();
+    expect(r.partition!.convergedAfterHeal!).toBeLessThan(4 * LAN_PROFILE.reconnectInterval);
+    expect(r.falsePositives.total).toBe(0);
+  });
+
   it('Lifeguard: slowed members make plain SWIM accuse healthy ones, and Lifeguard does not', () => {
     const slow = { ...base, members: 100, duration: 150_000, crashes: 3, silentCrashes: 0, freezes: 0, leaves: 0, joins: 0, slow: 10, slowDelay: 500, network: { ...base.network, loss: 0 } };
     const off = runScenario({ ...slow, profile: { ...LAN_PROFILE, lifeguard: false } });

@@ -26,8 +26,13 @@ export class Proc<T> {
   readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>;
   private readonly waiters = new Set<Waiter<T>>();
 
-  constructor(args: string[], parse: (line: string) => T | undefined, env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, args, {
+  /**
+   * `launcher` runs node through another program that execs it, e.g. `ip netns exec NS`,
+   * so the child is still node itself and real signals reach it.
+   */
+  constructor(args: string[], parse: (line: string) => T | undefined, env: NodeJS.ProcessEnv = {}, launcher: readonly string[] = []) {
+    const [command, ...prefix] = [...launcher, process.execPath];
+    this.child = spawn(command!, [...prefix, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe']
@@ -71,7 +76,7 @@ export class Proc<T> {
 
 export type PeerProc = Proc<PeerEvent>;
 
-function parseJsonLine(line: string): PeerEvent {
+export function parseJsonLine(line: string): PeerEvent {
   // --json promises nothing but JSON on stdout; a stray line fails the test loudly.
   return JSON.parse(line) as PeerEvent;
 }
@@ -82,8 +87,8 @@ export function startPeer(args: string[], env: NodeJS.ProcessEnv = {}): PeerProc
 }
 
 /** Starts the bootstrap server as `npm run bootstrap-server -- <args>` does; resolves with its URL. */
-export async function startBootstrapServer(args: string[] = []): Promise<{ proc: Proc<string>, url: string }> {
-  const proc = new Proc<string>(['bootstrap-server/src/main.ts', '--host', '127.0.0.1', '--port', '0', ...args], (line) => line);
+export async function startBootstrapServer(args: string[] = [], host = '127.0.0.1', launcher: readonly string[] = []): Promise<{ proc: Proc<string>, url: string }> {
+  const proc = new Proc<string>(['bootstrap-server/src/main.ts', '--host', host, '--port', '0', ...args], (line) => line, {}, launcher);
   const line = await proc.waitFor((l) => l.includes('listening on'), 'bootstrap server to listen');
   const url = /(http:\/\/\S+)/.exec(line)?.[1];
   if (!url) throw new Error(`no URL in "${line}"`);
