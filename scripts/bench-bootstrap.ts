@@ -29,7 +29,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { createRequire } from 'node:module';
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -39,6 +38,8 @@ import { randomBytes } from 'node:crypto';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { RecordSigner, routes, verifyRecord } from '@cli-chat/bootstrap-api';
 import type { ErrorResponse, JoinResponse, LeaveResponse, ListResponse, RefillResponse } from '@cli-chat/bootstrap-api';
+import { autocannon } from './autocannon.ts';
+import type { LoadOptions, LoadResult } from './autocannon.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS_DIR = join(REPO, 'bench-results');
@@ -64,27 +65,6 @@ const FORGED_PER_ROUND = 2;
 const START_DEADLINE_MS = 20_000;
 const TARGETS = { listOfBare: 0.9, joinPerSecond: 3000, p99Ms: 20 };
 
-/** The part of autocannon's API used here (the package ships no types). */
-interface LoadOptions {
-  url: string;
-  connections: number;
-  duration: number;
-  requests?: {
-    method: string;
-    path: string;
-    headers?: Record<string, string>;
-    setupRequest?: (request: Record<string, unknown>) => Record<string, unknown>;
-  }[];
-}
-interface LoadResult {
-  duration: number;
-  requests: { total: number };
-  latency: { p50: number, p99: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-}
-const autocannon = createRequire(import.meta.url)('autocannon') as (options: LoadOptions) => Promise<LoadResult>;
 
 interface PhaseFigures {
   requestsPerSecond: number;

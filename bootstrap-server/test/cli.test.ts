@@ -5,9 +5,9 @@ import { CommanderError } from 'commander';
 import { DEFAULT_HOST, DEFAULT_PORT } from '@cli-chat/bootstrap-api';
 import { parseCommandLine } from '../src/cli.ts';
 import type { CommandLine } from '../src/cli.ts';
-import { DEFAULT_DATA_FILE, DEFAULT_RATE_LIMIT_PER_MINUTE } from '../src/constants.ts';
+import { DEFAULT_DATA_FILE, DEFAULT_RATE_LIMIT_PER_MINUTE, DEFAULT_VERIFY_THREADS } from '../src/constants.ts';
 
-const ENV_VARS = ['BOOTSTRAP_HOST', 'BOOTSTRAP_PORT', 'BOOTSTRAP_ADMIN_TOKEN', 'BOOTSTRAP_DATA_FILE'];
+const ENV_VARS = ['BOOTSTRAP_HOST', 'BOOTSTRAP_PORT', 'BOOTSTRAP_ADMIN_TOKEN', 'BOOTSTRAP_DATA_FILE', 'BOOTSTRAP_VERIFY_THREADS'];
 const savedEnv = Object.fromEntries(ENV_VARS.map((name) => [name, process.env[name]]));
 for (const name of ENV_VARS) delete process.env[name];
 
@@ -37,16 +37,20 @@ function refusal(...args: string[]): { exitCode: number, message: string } {
 describe('bootstrap-server command line', () => {
   it('has defaults for everything but the admin token and the config', () => {
     expect(parse()).toEqual({
-      start: { host: DEFAULT_HOST, port: DEFAULT_PORT, rateLimitPerMinute: DEFAULT_RATE_LIMIT_PER_MINUTE, dataFile: resolve(DEFAULT_DATA_FILE) },
+      start: {
+        host: DEFAULT_HOST, port: DEFAULT_PORT, rateLimitPerMinute: DEFAULT_RATE_LIMIT_PER_MINUTE, dataFile: resolve(DEFAULT_DATA_FILE),
+        verifyThreads: DEFAULT_VERIFY_THREADS
+      },
       logLevel: 'info'
     });
   });
 
   it('reads every flag', () => {
     const { start, logLevel } = parse('--host', '0.0.0.0', '--port', '0', '--admin-token', 's3cret', '--data-file', 'x/y.json',
-      '--ttl', '2.5', '--max-peers', '12', '--rate-limit', '0', '--log-level', 'debug');
+      '--ttl', '2.5', '--max-peers', '12', '--rate-limit', '0', '--verify-threads', '3', '--log-level', 'debug');
     expect(start).toEqual({
-      host: '0.0.0.0', port: 0, adminToken: 's3cret', dataFile: resolve('x/y.json'), ttlMs: 2500, maxPeers: 12, rateLimitPerMinute: 0
+      host: '0.0.0.0', port: 0, adminToken: 's3cret', dataFile: resolve('x/y.json'), ttlMs: 2500, maxPeers: 12, rateLimitPerMinute: 0,
+      verifyThreads: 3
     });
     expect(logLevel).toBe('debug');
   });
@@ -61,7 +65,10 @@ describe('bootstrap-server command line', () => {
     process.env.BOOTSTRAP_PORT = '9999';
     process.env.BOOTSTRAP_ADMIN_TOKEN = 'from-env';
     process.env.BOOTSTRAP_DATA_FILE = '';
-    expect(parse().start).toEqual({ host: '127.0.0.2', port: 9999, adminToken: 'from-env', rateLimitPerMinute: DEFAULT_RATE_LIMIT_PER_MINUTE });
+    process.env.BOOTSTRAP_VERIFY_THREADS = '0';
+    expect(parse().start).toEqual({
+      host: '127.0.0.2', port: 9999, adminToken: 'from-env', rateLimitPerMinute: DEFAULT_RATE_LIMIT_PER_MINUTE, verifyThreads: 0
+    });
     expect(parse('--port', '7000').start.port).toBe(7000);
   });
 
@@ -69,7 +76,7 @@ describe('bootstrap-server command line', () => {
     const cases: string[][] = [
       ['--port', 'http'], ['--port', '65536'], ['--port', '-1'], ['--port', '80.5'], ['--host', ' '],
       ['--ttl', '1'], ['--ttl', '3601'], ['--ttl', 'soon'], ['--max-peers', '0'], ['--max-peers', '1001'],
-      ['--rate-limit', '-5'], ['--rate-limit', 'lots'], ['--log-level', 'loud'], ['--frobnicate']
+      ['--rate-limit', '-5'], ['--rate-limit', 'lots'], ['--verify-threads', '-1'], ['--verify-threads', '17'], ['--log-level', 'loud'], ['--frobnicate']
     ];
     for (const args of cases) {
       const { exitCode, message } = refusal(...args);
