@@ -1,10 +1,16 @@
 /**
- * Membership benchmark: `node scripts/bench-membership.ts [--members N] [--rounds R] [--profile lan]`.
+ * Membership benchmark: `node scripts/bench-membership.ts [--members N] [--rounds R] [--profile lan] [--steady S]`.
  *
  * Real peer processes on 127.0.0.1 (`peer/src/main.ts --json --no-mdns ...`, through
  * peer/test/support/processes.ts) against one bootstrap server (`--no-data-file --max-peers 16`),
  * each peer with its own temp data dir and `--membership-profile <profile>`. Start: N peers,
  * staggered, until every peer has emitted member-joined for every other (bounded wait).
+ * Load: once the cluster is quiet, a steady window of S seconds (default 60: it spans several of
+ * the LAN profile's 10 s anti-entropy syncs, whose bursts make a shorter window noisy) with no joins,
+ * leaves or faults: every peer's membership counters (`/stats`) are read at its start and end,
+ * giving the membership protocol's bytes and frames sent and received per member per second
+ * (its own frames only: not gossipsub, chat or the transport beneath); any member event in the
+ * window is reported with it, as it would make the window not steady.
  * Then R rounds, each starting from N members, of:
  *   join    start one new peer; time until every existing peer emitted member-joined for it,
  *           measured from the new peer's `ready` line (and, apart, from its spawn); then one
@@ -18,11 +24,13 @@
  * False positives: member-suspect or member-failed about a peer that was alive and not acted
  * upon at the time, and member-failed about a peer that left with /quit.
  *
- * Writes bench-results/membership.json and bench-results/membership.md and prints the table.
+ * Writes bench-results/membership-n<N>.json and .md (one pair per cluster size, so that the runs
+ * at N=10 and N=50 sit side by side) and prints the tables, with the load of every size found
+ * there, for comparison.
  * Every child is killed on exit, error, SIGINT or SIGTERM; temp dirs are removed.
  * Targets missed are reported, not failed.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,10 +38,12 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { killAll, REPO_ROOT, startBootstrapServer, startPeer } from '../peer/test/support/processes.ts';
 import type { PeerProc } from '../peer/test/support/processes.ts';
+import { LOAD_TABLE_HEADER, loadBetween, loadRow, readStats, summariseLoad } from './membership-load.ts';
+import type { LoadSummary, MemberLoad } from './membership-load.ts';
 
 const RESULTS_DIR = join(REPO_ROOT, 'bench-results');
 const STAGGER_MS = 150;
-const FORM_DEADLINE_MS = 60_000;
+const STATS_DEADLINE_MS = 10_000;
 const JOIN_DEADLINE_MS = 20_000;
 const LEAVE_DEADLINE_MS = 10_000;
 const FAIL_DEADLINE_MS = 30_000;
@@ -60,14 +70,20 @@ const { values: flags } = parseArgs({
   options: {
     members: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
-    profile: { type: 'string', default: 'lan' }
+    profile: { type: 'string', default: 'lan' },
+    steady: { type: 'string', default: '60' }
   }
 });
 const MEMBERS = Number(flags.members);
 const ROUNDS = Number(flags.rounds);
 const PROFILE = flags.profile;
+const STEADY_S = Number(flags.steady);
 if (!Number.isInteger(MEMBERS) || MEMBERS < 3) throw new Error('--members takes an integer >= 3');
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--rounds takes an integer >= 1');
+if (!(STEADY_S >= 1)) throw new Error('--steady takes a number of seconds >= 1');
+/** Each process costs about a second of CPU to start: a bigger cluster needs longer to form. */
+const FORM_DEADLINE_MS = Math.max(60_000, MEMBERS * 2_000);
+const RESULTS_STEM = `membership-n${MEMBERS}`;
 
 interface Observation {
   at: number;
@@ -319,6 +335,36 @@ function table(summaries: Summary[]): string {
   return lines.join('\n');
 }
 
+interface Load {
+  summary: LoadSummary;
+  perMember: MemberLoad[];
+  /** Member events in the window: none if it was steady. */
+  events: Observation[];
+}
+
+/** Reads every peer's counters, waits STEADY_S, reads them again. */
+async function measureLoad(): Promise<Load> {
+  const first = await readStats(live, STATS_DEADLINE_MS);
+  const from = performance.now();
+  await sleep(STEADY_S * 1000);
+  const second = await readStats(live, STATS_DEADLINE_MS);
+  const perMember = loadBetween(first, second);
+  return { summary: summariseLoad(perMember), perMember, events: observations.filter((o) => o.at >= from && o.type !== 'member-updated') };
+}
+
+/** The load figures of every cluster size in bench-results (this run's included), smallest first. */
+async function loadBySize(): Promise<{ members: number, startedAt: string, summary: LoadSummary }[]> {
+  const found: { members: number, startedAt: string, summary: LoadSummary }[] = [];
+  for (const name of await readdir(RESULTS_DIR)) {
+    if (!/^membership-n\d+\.json$/.test(name)) continue;
+    const data = JSON.parse(await readFile(join(RESULTS_DIR, name), 'utf8')) as { members?: number, startedAt?: string, load?: Load };
+    if (data.load !== undefined && data.members !== undefined && data.startedAt !== undefined) {
+      found.push({ members: data.members, startedAt: data.startedAt, summary: data.load.summary });
+    }
+  }
+  return found.sort((a, b) => a.members - b.members);
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const { url } = await startBootstrapServer(['--no-data-file', '--max-peers', '16']);
@@ -342,6 +388,11 @@ async function main(): Promise<void> {
   const formFalsePositives = falsePositivesBetween(0, performance.now());
   const quietMs = performance.now() - formStart - formMs;
   console.error(`quiet after ${(quietMs / 1000).toFixed(1)} s more; ${formFalsePositives.length} suspicions during start-up`);
+  console.error(`steady window: ${STEADY_S} s with no joins, leaves or faults`);
+  const load = await measureLoad();
+  const l = load.summary;
+  console.error(`load per member: sent ${l.sentBytesPerS.median} B/s (max ${l.sentBytesPerS.max}), ${l.sentFramesPerS.median} frames/s; ` +
+    `${load.events.length} member events in the window`);
 
   const results: RoundResult[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
@@ -366,16 +417,39 @@ async function main(): Promise<void> {
     '',
     `False positives over the whole run (including formation and unmeasured steps): ${allFalsePositives.length}` +
       (allFalsePositives.length > 0 ? ` — ${allFalsePositives.slice(0, 10).map((o) => `${o.observer} ${o.type} ${o.subject}`).join('; ')}` : ''),
+    '',
+    `## Membership load in a steady window (${STEADY_S} s before round 1)`,
+    '',
+    'Bytes and frames of the membership protocol itself (length prefix and message; not gossipsub, chat,',
+    'or the multistream, Yamux and Noise overhead beneath), per member per second, from each peer\'s `/stats`',
+    `at the start and end of the window. Member events in the window: ${load.events.length}` +
+      (load.events.length > 0 ? ` (not steady) — ${load.events.slice(0, 10).map((o) => `${o.observer} ${o.type} ${o.subject}`).join('; ')}` : '') + '.',
+    '',
+    ...LOAD_TABLE_HEADER,
+    loadRow(load.summary),
     ''
   ].join('\n');
   await mkdir(RESULTS_DIR, { recursive: true });
-  await writeFile(join(RESULTS_DIR, 'membership.json'), `${JSON.stringify({
+  await writeFile(join(RESULTS_DIR, `${RESULTS_STEM}.json`), `${JSON.stringify({
     startedAt, members: MEMBERS, rounds: ROUNDS, profile: PROFILE,
     machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg() },
-    formMs, quietMs, formFalsePositives, summaries, results, allFalsePositives, memberlist: MEMBERLIST, targets: TARGETS
+    formMs, quietMs, formFalsePositives, load, summaries, results, allFalsePositives, memberlist: MEMBERLIST, targets: TARGETS
   }, null, 2)}\n`);
-  await writeFile(join(RESULTS_DIR, 'membership.md'), md);
-  console.log(md);
+  // Beside the other sizes' runs: the target is a load nearly flat in N (at most 1.3x from 10 to 50).
+  const sizes = await loadBySize();
+  const smallest = sizes[0];
+  const comparison = sizes.length < 2 || smallest === undefined ? '' : [
+    '',
+    '## Load by cluster size (every bench-results/membership-n*.json)',
+    '',
+    '| members | run | sent B/s per member, median | x smallest N |',
+    '|---:|---|---:|---:|',
+    ...sizes.map((x) => `| ${x.members} | ${x.startedAt} | ${x.summary.sentBytesPerS.median} | ` +
+      `${(x.summary.sentBytesPerS.median / smallest.summary.sentBytesPerS.median).toFixed(2)} |`),
+    ''
+  ].join('\n');
+  await writeFile(join(RESULTS_DIR, `${RESULTS_STEM}.md`), md + comparison);
+  console.log(md + comparison);
 }
 
 try {

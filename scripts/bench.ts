@@ -9,7 +9,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const benches: [string, string[]][] = [
   ['bootstrap server', ['scripts/bench-bootstrap.ts']],
   ['chat', ['scripts/bench-chat.ts']],
-  ['membership (10 peer processes)', ['scripts/bench-membership.ts']],
+  ['membership (10 peer processes)', ['scripts/bench-membership.ts', '--members', '10']],
+  ['membership (50 peer processes)', ['scripts/bench-membership.ts', '--members', '50']],
+  ['soak (20 peer processes, one starved of CPU, chat at 50 msg/s, 10 minutes)', ['scripts/bench-soak.ts']],
   ['peer node cost', ['scripts/peer-node-cost.ts']]
 ];
 

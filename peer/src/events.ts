@@ -2,7 +2,7 @@
  * Everything a peer reports, as one union. The terminal UI renders these, `--json`
  * prints them one per line, and scripts subscribe to them through `Peer.on`.
  */
-import type { MemberEventType } from './membership/index.ts';
+import type { MemberEventType, MembershipServiceStats } from './membership/index.ts';
 
 export type PeerEvent =
   | { type: 'ready', peerId: string, addrs: string[], nick: string, room: string | null, bootstrap: string }
@@ -15,6 +15,7 @@ export type PeerEvent =
   | { type: 'bootstrap', state: 'registered' | 'full' | 'hosting' | 'unreachable' | 'refused', url: string, message: string }
   | { type: 'rejected', from: string, room: string, reason: string }
   | { type: MemberEventType, peerId: string, nick: string, incarnation: number, ts: number }
+  | { type: 'stats', ts: number, membership: MembershipServiceStats }
   | { type: 'info', message: string }
   | { type: 'error', message: string };
 

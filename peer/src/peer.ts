@@ -17,7 +17,7 @@ import { seedsStale } from './seeding/stale.ts';
 import { canHostLocally, hostLocalBootstrap } from './seeding/local-bootstrap.ts';
 import type { HostedBootstrap } from './seeding/local-bootstrap.ts';
 import type { PeerEvent, PeerListener } from './events.ts';
-import type { MemberEventType, MemberState, MemberView } from './membership/index.ts';
+import type { MemberEventType, MemberState, MemberView, MembershipServiceStats } from './membership/index.ts';
 
 const MEMBER_EVENT_TYPES: readonly MemberEventType[] = [
   'member-joined', 'member-updated', 'member-suspect', 'member-alive', 'member-left', 'member-failed'
@@ -98,6 +98,11 @@ export class Peer {
   /** Every member the membership protocol knows, this peer included. */
   members(): MemberView[] {
     return this.started().services.membership.members();
+  }
+
+  /** The membership protocol's counters since start: its traffic, refused input, health. */
+  membershipStats(): MembershipServiceStats {
+    return this.started().services.membership.stats();
   }
 
   connections(): ConnectionInfo[] {

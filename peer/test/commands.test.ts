@@ -15,6 +15,8 @@ describe('command line parsing', () => {
   it('accepts unique abbreviations and refuses ambiguous ones', () => {
     expect(parseLine('/j dev')).toEqual({ kind: 'command', name: 'join', args: ['dev'] });
     expect(parseLine('/q')).toEqual({ kind: 'command', name: 'quit', args: [] });
+    expect(parseLine('/st')).toEqual({ kind: 'command', name: 'stats', args: [] });
+    expect(() => parseLine('/stats now')).toThrow('usage: /stats');
     expect(() => parseLine('/l')).toThrow(/ambiguous: \/leave, \/log/);
   });
 

@@ -163,6 +163,12 @@ describe('peers chatting through the local bootstrap server', () => {
     await alice.waitFor((e) => e.type === 'room-joined' && e.room === 'other', 'alice to join other');
     await warmUp(alice, [bob], 'other');
     expect(received(bob, 'lobby only')).toHaveLength(0);
+
+    // Membership has been probing between the two all along; /stats gives scripts its counters.
+    bob.write('/stats');
+    const stats = await bob.waitFor((e) => e.type === 'stats', 'stats event');
+    expect(stats.type === 'stats' && stats.membership).toMatchObject({ badFrames: 0, rateLimitedFrames: 0 });
+    expect(stats.type === 'stats' && stats.membership.sentFrames > 0 && stats.membership.receivedBytes > 0).toBe(true);
   }, 60_000);
 
   it('hosts the local bootstrap server itself when none answers (zero setup)', async () => {

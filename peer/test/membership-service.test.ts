@@ -84,6 +84,27 @@ describe('membership service on five nodes', () => {
       members.every((other) => other === member || member.node.getConnections(other.node.peerId).length > 0)), JOIN_MS);
   });
 
+  it('counts the frames and bytes of its protocol both ways as probes flow', async () => {
+    const before = members.map((member) => member.node.services.membership.stats());
+    // The LAN profile probes every second or so: each node sends and receives within a few.
+    await waitFor('every node sent and received more frames', () => members.every((member, i) => {
+      const now = member.node.services.membership.stats();
+      const then = before[i]!;
+      return now.sentFrames > then.sentFrames && now.receivedFrames > then.receivedFrames;
+    }), SPREAD_MS);
+    const totals = members.map((member) => member.node.services.membership.stats());
+    for (const s of totals) {
+      // Every frame is a length prefix and a non-empty message.
+      expect(s.sentBytes).toBeGreaterThanOrEqual(2 * s.sentFrames);
+      expect(s.receivedBytes).toBeGreaterThanOrEqual(2 * s.receivedFrames);
+    }
+    // Among five nodes talking only to each other, what is sent is what is received, but
+    // for frames in flight at the moment of reading.
+    const sent = totals.reduce((n, s) => n + s.sentFrames, 0);
+    const received = totals.reduce((n, s) => n + s.receivedFrames, 0);
+    expect(Math.abs(sent - received)).toBeLessThan(20 + 0.1 * sent);
+  });
+
   it('drops garbage frames and malformed length prefixes without any change or crash', async () => {
     const target = m(2);
     const service = target.node.services.membership;

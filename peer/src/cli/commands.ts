@@ -19,6 +19,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'rooms', args: '', help: 'list joined rooms; the current one is marked', min: 0, max: 0 },
   { name: 'peers', args: '', help: 'list connected peers', min: 0, max: 0 },
   { name: 'members', args: '', help: 'list every member: state, nick, peer ID, address, incarnation, last RTT', min: 0, max: 0 },
+  { name: 'stats', args: '', help: 'show membership protocol counters: frames and bytes sent and received, refused input, health', min: 0, max: 0 },
   { name: 'nick', args: 'NAME', help: 'change your nick', min: 1, max: 1 },
   { name: 'whoami', args: '', help: 'show your nick, peer ID and addresses', min: 0, max: 0 },
   { name: 'log', args: 'LEVEL', help: 'set the log level shown on stderr (error, warn, info, debug, silent)', min: 1, max: 1 },

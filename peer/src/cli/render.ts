@@ -1,6 +1,6 @@
 /** How events look in the terminal (the `--json` mode prints them as they are). */
 import type { PeerEvent } from '../events.ts';
-import type { MemberView } from '../membership/index.ts';
+import type { MemberView, MembershipServiceStats } from '../membership/index.ts';
 
 function clock(ts: number): string {
   return new Date(ts).toTimeString().slice(0, 8);
@@ -47,6 +47,8 @@ export function renderEvent(event: PeerEvent, currentRoom: string | undefined): 
       return `* ${event.nick} (${shortId(event.peerId)}) left`;
     case 'member-failed':
       return `* ${event.nick} (${shortId(event.peerId)}) failed`;
+    case 'stats':
+      return formatStats(event.membership);
     case 'info':
       return event.message;
     case 'error':
@@ -67,4 +69,15 @@ export function formatMembers(members: readonly MemberView[], self: string): str
   const header = ['STATE', 'NICK', 'PEER', 'ADDRESS', 'INC', 'RTT'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+/** The /stats text: membership traffic since start, then what was refused or lost. */
+export function formatStats(s: MembershipServiceStats): string {
+  return [
+    `membership sent      ${s.sentFrames} frames, ${s.sentBytes} bytes`,
+    `membership received  ${s.receivedFrames} frames, ${s.receivedBytes} bytes`,
+    `refused              ${s.badFrames} bad frames, ${s.rateLimitedFrames} over the rate limit, ${s.rejectedClaims} rejected claims`,
+    `not sent             ${s.droppedSends} dropped (backpressure), ${s.unreachable} unreachable`,
+    `self                 incarnation ${s.incarnation}, ${s.refutations} refutations, health ${s.health} (0 is healthy)`
+  ].join('\n');
 }

@@ -122,6 +122,10 @@ export class Session {
       case 'members':
         this.info(formatMembers(peer.members(), peer.peerId));
         return;
+      case 'stats':
+        // Its own event rather than info text, so that --json gives scripts the numbers.
+        this.show({ type: 'stats', ts: Date.now(), membership: peer.membershipStats() });
+        return;
       case 'nick':
         peer.setNick(arg as string);
         this.info(`* you are now ${peer.nick}`);

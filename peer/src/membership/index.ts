@@ -65,6 +65,19 @@ export interface MembershipServiceStats extends MembershipStats {
   readonly unreachable: number;
   /** Received frames dropped unread because their peer sent faster than the per-peer rate limit. */
   readonly rateLimitedFrames: number;
+  /**
+   * Frames of the membership protocol written to streams, and their bytes (length prefix
+   * and message; not the multistream, Yamux and Noise overhead beneath). Frames dropped
+   * by backpressure are not counted (droppedSends).
+   */
+  readonly sentFrames: number;
+  readonly sentBytes: number;
+  /**
+   * Frames and bytes that arrived on membership streams from other peers, including those
+   * then refused (badFrames) or dropped by the rate limit (rateLimitedFrames).
+   */
+  readonly receivedFrames: number;
+  readonly receivedBytes: number;
 }
 
 export interface Membership extends TypedEventTarget<MembershipEvents> {

@@ -107,6 +107,10 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   #droppedSends = 0;
   #unreachable = 0;
   #rateLimitedFrames = 0;
+  #sentFrames = 0;
+  #sentBytes = 0;
+  #receivedFrames = 0;
+  #receivedBytes = 0;
   /** Frames dropped by the rate limit since the last log line about them, and when that was. */
   #unloggedRateLimited = 0;
   #rateLimitLoggedAt = Number.NEGATIVE_INFINITY;
@@ -239,7 +243,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const core = this.#core?.stats ?? { rejectedClaims: 0, refutations: 0, health: 0, incarnation: 0 };
     return {
       ...core, badFrames: this.#badFrames, droppedSends: this.#droppedSends, unreachable: this.#unreachable,
-      rateLimitedFrames: this.#rateLimitedFrames
+      rateLimitedFrames: this.#rateLimitedFrames, sentFrames: this.#sentFrames, sentBytes: this.#sentBytes,
+      receivedFrames: this.#receivedFrames, receivedBytes: this.#receivedBytes
     };
   }
 
@@ -414,6 +419,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
     try {
       stream.send(frame);
+      this.#sentFrames++;
+      this.#sentBytes += frame.length;
       return true;
     } catch (err) {
       this.#log('a membership stream failed on write - %e', err);
@@ -482,9 +489,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     const from = connection.remotePeer.toString();
     const decoder = new FrameDecoder(MAX_MESSAGE_BYTES);
     const onMessage = (evt: StreamMessageEvent): void => {
+      const data = evt.data instanceof Uint8Array ? evt.data : evt.data.subarray();
+      // Counted as they arrive: bytes a peer sends cost us bandwidth whatever becomes of them.
+      this.#receivedBytes += data.length;
       let payloads: Uint8Array[];
       try {
-        payloads = decoder.push(evt.data instanceof Uint8Array ? evt.data : evt.data.subarray());
+        payloads = decoder.push(data);
       } catch (err) {
         // The byte stream cannot be resynchronised after a bad length prefix.
         this.#badFrames++;
@@ -492,6 +502,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         stream.abort(err instanceof Error ? err : new Error(String(err)));
         return;
       }
+      this.#receivedFrames += payloads.length;
       const now = Date.now();
       for (const payload of payloads) {
         if (this.#budgets.take(from, now)) this.#receive(from, payload);
