@@ -39,6 +39,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { RecordSigner, routes, verifyRecord } from '@cli-chat/bootstrap-api';
 import type { ErrorResponse, JoinResponse, LeaveResponse, ListResponse, RefillResponse } from '@cli-chat/bootstrap-api';
 import { autocannon } from './autocannon.ts';
+import { DEFAULT_VERIFY_THREADS } from '../bootstrap-server/src/constants.ts';
 import type { LoadOptions, LoadResult } from './autocannon.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -107,6 +108,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const PINNED = cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const SERVER_CORE = '1';
 const GENERATOR_CORE = '0';
+const ALL_CORES = cpus().map((_, i) => i).join(',');
+/** What `--verify-threads` defaults to on this machine (bootstrap-server/src/constants.ts). */
+const THREADED_VERIFY_THREADS = Math.max(1, DEFAULT_VERIFY_THREADS);
 
 function pinThisProcess(): void {
   if (PINNED) spawnSync('taskset', ['-a', '-p', '-c', GENERATOR_CORE, String(process.pid)], { stdio: 'ignore' });
@@ -120,10 +124,10 @@ interface Child {
 }
 
 /** Starts `node <script> <args>` and resolves with the URL of its "listening on" line. */
-function startChild(script: string, args: string[], env: Record<string, string> = {}): Promise<Child> {
+function startChild(script: string, args: string[], env: Record<string, string> = {}, cores = SERVER_CORE): Promise<Child> {
   const command = [process.execPath, join(REPO, script), ...args];
   // taskset execs node in place, so the PID (for signals and CPU figures) is node's.
-  const [file, ...rest] = PINNED ? ['taskset', '-c', SERVER_CORE, ...command] : command;
+  const [file, ...rest] = PINNED ? ['taskset', '-c', cores, ...command] : command;
   const child = spawn(file as string, rest, { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const stderr: string[] = [];
@@ -443,7 +447,7 @@ async function main(): Promise<number> {
     const admin = `Bearer ${token}`;
     const server = await startChild('bootstrap-server/src/main.ts', [
       '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', '--rate-limit', String(1_000_000_000),
-      '--max-peers', String(LIST_SET_SIZE), '--ttl', '600', '--data-file', dataFile
+      '--max-peers', String(LIST_SET_SIZE), '--ttl', '600', '--data-file', dataFile, '--verify-threads', '0'
     ], { BOOTSTRAP_ADMIN_TOKEN: token });
     const base = server.url;
     process.stdout.write(`server ${base}, seed ${seed}; sealing records of ${JOIN_KEYS + LIST_SET_SIZE + ROUND_SIZE} keys\n`);
@@ -483,6 +487,22 @@ async function main(): Promise<number> {
     await load(joinTarget, 1);
     const joinFigures = figures([await load(joinTarget, PHASE_SECONDS)]);
 
+    // The server as deployed on this machine: its default of one verification thread per
+    // core beyond the event loop's, free to use every core (which the load generator shares).
+    const threaded = await startChild('bootstrap-server/src/main.ts', [
+      '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', '--rate-limit', String(1_000_000_000),
+      '--max-peers', String(JOIN_MAX_PEERS), '--ttl', '600', '--no-data-file', '--verify-threads', String(THREADED_VERIFY_THREADS)
+    ], { BOOTSTRAP_ADMIN_TOKEN: token }, ALL_CORES);
+    for (const actor of joinActors.slice(0, JOIN_MAX_PEERS)) {
+      await expectOk(request(threaded.url + routes.join.path, 'POST', { record: await actor.signer.seal(actor.addrs) }), 'fill');
+    }
+    bodies = await joinBodies();
+    process.stdout.write(`join with ${THREADED_VERIFY_THREADS} verification thread(s), server on cores ${ALL_CORES}, ${PHASE_SECONDS} s\n`);
+    const threadedTarget: Target = { load: joinLoad(threaded.url, bodies), pid: threaded.process.pid };
+    await load(threadedTarget, WARMUP_SECONDS);
+    const threadedFigures = figures([await load(threadedTarget, PHASE_SECONDS)]);
+    const threadedStop = await stopChild(threaded);
+
     await expectOk(request(base + routes.reset.path, 'POST', undefined, admin), 'reset');
     await expectOk(request(base + routes.setConfig.path, 'PUT', { maxPeers: WRITE_MAX_PEERS }, admin), 'config');
     bodies = await joinBodies();
@@ -498,7 +518,7 @@ async function main(): Promise<number> {
     const stopCode = serverStop.code;
     const busyAtEnd = machineBusyMs();
     const ownCpu = process.cpuUsage(ownCpuAtStart);
-    const ourMs = (ownCpu.user + ownCpu.system) / 1000 + serverStop.cpuMs + bareStop.cpuMs;
+    const ourMs = (ownCpu.user + ownCpu.system) / 1000 + serverStop.cpuMs + bareStop.cpuMs + threadedStop.cpuMs;
     const otherCpus = busyAtStart === undefined || busyAtEnd === undefined ? undefined
       : Math.max(0, (busyAtEnd - busyAtStart - ourMs) / (Date.now() - started));
     const stored = JSON.parse(await readFile(dataFile, 'utf8')) as { registrations: { peerId: string }[] };
@@ -518,10 +538,16 @@ async function main(): Promise<number> {
         met: listRatio >= TARGETS.listOfBare && listFigures.p99Ms < TARGETS.p99Ms && clean(listFigures)
       },
       {
-        phase: `join (${JOIN_KEYS} keys, maxPeers ${JOIN_MAX_PEERS})`,
+        phase: `join (${JOIN_KEYS} keys, maxPeers ${JOIN_MAX_PEERS}), verification on the event loop, server on one core`,
         figures: joinFigures,
+        target: 'none: the single-core figure; zero errors',
+        met: clean(joinFigures)
+      },
+      {
+        phase: `join (same), ${THREADED_VERIFY_THREADS} verification thread(s), server on all ${cpus().length} cores`,
+        figures: threadedFigures,
         target: `>= ${TARGETS.joinPerSecond} req/s, p99 < ${TARGETS.p99Ms} ms, zero errors`,
-        met: joinFigures.requestsPerSecond >= TARGETS.joinPerSecond && joinFigures.p99Ms < TARGETS.p99Ms && clean(joinFigures)
+        met: threadedFigures.requestsPerSecond >= TARGETS.joinPerSecond && threadedFigures.p99Ms < TARGETS.p99Ms && clean(threadedFigures)
       },
       {
         phase: `join, all writes (${JOIN_KEYS} keys, maxPeers ${WRITE_MAX_PEERS})`,
@@ -552,6 +578,7 @@ async function main(): Promise<number> {
       bare: bareFigures,
       list: { ...listFigures, ofBare: Number(listRatio.toFixed(3)) },
       join: joinFigures,
+      joinThreaded: { ...threadedFigures, verifyThreads: THREADED_VERIFY_THREADS },
       joinAllWrites: writeFigures,
       correctness: correctnessFigures,
       otherProcessesCpus: otherCpus === undefined ? null : Number(otherCpus.toFixed(2)),

@@ -12,6 +12,7 @@ const benches: [string, string[]][] = [
   ['membership (10 peer processes)', ['scripts/bench-membership.ts', '--members', '10']],
   ['membership (50 peer processes)', ['scripts/bench-membership.ts', '--members', '50']],
   ['soak (20 peer processes, one starved of CPU, chat at 50 msg/s, 10 minutes)', ['scripts/bench-soak.ts']],
+  ['functions backend beside Fastify', ['scripts/bench-functions.ts']],
   ['peer node cost', ['scripts/peer-node-cost.ts']]
 ];
 

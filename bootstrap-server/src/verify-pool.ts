@@ -8,6 +8,9 @@ import { ApiError } from '@cli-chat/bootstrap-api';
 import type { RecordVerifier } from '@cli-chat/bootstrap-api';
 import type { VerifyOutcome, VerifyTask } from './verify-worker.ts';
 
+/** About the requests one busy event loop has parsed and waiting at once. */
+const TASKS_QUEUED_PER_WORKER = 16;
+
 export interface VerifyPool {
   verify: RecordVerifier;
   close(): Promise<void>;
@@ -18,6 +21,9 @@ export function createVerifyPool(threads: number): VerifyPool {
     filename: new URL('./verify-worker.ts', import.meta.url).href,
     minThreads: threads,
     maxThreads: threads,
+    // Tasks queue inside the worker instead of waiting for the event loop to hand over the
+    // next one after each answer: a busy event loop would otherwise leave the worker idle.
+    concurrentTasksPerWorker: TASKS_QUEUED_PER_WORKER,
     // Workers live as long as the server: starting one costs more than thousands of checks.
     idleTimeout: Number.POSITIVE_INFINITY
   });
