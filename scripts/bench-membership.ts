@@ -43,6 +43,7 @@ import type { LoadSummary, MemberLoad } from './membership-load.ts';
 
 const RESULTS_DIR = join(REPO_ROOT, 'bench-results');
 const STAGGER_MS = 150;
+const READY_DEADLINE_MS = 30_000;
 const STATS_DEADLINE_MS = 10_000;
 const JOIN_DEADLINE_MS = 20_000;
 const LEAVE_DEADLINE_MS = 10_000;
@@ -183,9 +184,27 @@ async function waitMesh(members: Member[], deadlineMs: number, newcomer?: Member
       }
     }
     if (missing.length === 0) return;
-    if (performance.now() > end) throw new Error(`cluster did not form within ${deadlineMs} ms; missing ${missing.length}: ${missing.slice(0, 10).join(' ')}`);
+    if (performance.now() > end) {
+      throw new Error(`cluster did not form within ${deadlineMs} ms; missing ${missing.length}: ${missing.slice(0, 10).join(' ')}\n${diagnose(members, missing)}`);
+    }
     await sleep(20);
   }
+}
+
+/** What each member that others still miss did, and what they said of it: enough to tell a stuck start from a protocol fault. */
+function diagnose(members: Member[], missing: string[]): string {
+  const subjects = [...new Set(missing.map((pair) => pair.split('->')[1] as string))];
+  return subjects.map((nick) => {
+    const member = members.find((m) => m.nick === nick);
+    const about = new Map<string, number>();
+    for (const o of observations) if (o.subject === nick) about.set(o.type, (about.get(o.type) ?? 0) + 1);
+    const own = new Map<string, number>();
+    for (const o of observations) if (o.observer === nick) own.set(o.type, (own.get(o.type) ?? 0) + 1);
+    const state = member === undefined ? 'unknown' : member.proc.child.exitCode !== null ? `exited ${member.proc.child.exitCode}`
+      : member.readyAt === null ? 'not ready' : `ready after ${((member.readyAt - member.spawnedAt) / 1000).toFixed(1)} s`;
+    return `  ${nick}: ${state}; others said ${JSON.stringify(Object.fromEntries(about))}; it said ${JSON.stringify(Object.fromEntries(own))}; ` +
+      `missed by ${missing.filter((pair) => pair.endsWith(`->${nick}`)).length}; stderr tail: ${member?.proc.stderr.slice(-3).join(' | ') ?? ''}`;
+  }).join('\n');
 }
 
 function pick(): Member {
@@ -371,7 +390,12 @@ async function main(): Promise<void> {
   bootstrapUrl = url;
   const formStart = performance.now();
   for (let i = 0; i < MEMBERS; i++) {
-    live.push(await startMember());
+    const member = await startMember();
+    live.push(member);
+    // One start at a time: a Node process spends about a second of CPU starting, and dozens
+    // starting at once on two cores would starve the running members into false suspicions.
+    const readyBy = performance.now() + READY_DEADLINE_MS;
+    while (member.readyAt === null && performance.now() < readyBy) await sleep(POLL_MS);
     await sleep(STAGGER_MS);
   }
   await waitMesh(live, FORM_DEADLINE_MS);

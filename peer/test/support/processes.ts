@@ -43,7 +43,14 @@ export class Proc<T> {
       resolve({ code, signal });
     }));
     createInterface({ input: this.child.stdout }).on('line', (line) => {
-      const item = parse(line);
+      let item: T | undefined;
+      try {
+        item = parse(line);
+      } catch (err) {
+        // A process we signalled may die in the middle of a line; anything else is a fault.
+        if (this.child.killed) return;
+        throw err;
+      }
       if (item === undefined) return;
       this.items.push(item);
       for (const w of this.waiters) if (w.match(item)) { this.waiters.delete(w); w.resolve(item); }
