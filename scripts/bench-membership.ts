@@ -39,7 +39,7 @@ import { parseArgs } from 'node:util';
 import { killAll, REPO_ROOT, startBootstrapServer, startPeer } from '../peer/test/support/processes.ts';
 import type { PeerProc } from '../peer/test/support/processes.ts';
 import { LOAD_TABLE_HEADER, loadBetween, loadRow, readStats, summariseLoad } from './membership-load.ts';
-import type { LoadSummary, MemberLoad } from './membership-load.ts';
+import type { LoadSummary, MemberLoad, Observation } from './membership-load.ts';
 
 const RESULTS_DIR = join(REPO_ROOT, 'bench-results');
 const STAGGER_MS = 150;
@@ -85,13 +85,6 @@ if (!(STEADY_S >= 1)) throw new Error('--steady takes a number of seconds >= 1')
 /** Each process costs about a second of CPU to start: a bigger cluster needs longer to form. */
 const FORM_DEADLINE_MS = Math.max(60_000, MEMBERS * 2_000);
 const RESULTS_STEM = `membership-n${MEMBERS}`;
-
-interface Observation {
-  at: number;
-  observer: string;
-  type: string;
-  subject: string;
-}
 
 interface Member {
   nick: string;

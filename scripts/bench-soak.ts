@@ -38,7 +38,7 @@ import { killAll, REPO_ROOT, startBootstrapServer, startPeer } from '../peer/tes
 import type { PeerProc } from '../peer/test/support/processes.ts';
 import { machineCpu, processCpuMs } from './bench-chat/children.ts';
 import { LOAD_TABLE_HEADER, loadBetween, loadRow, readStats, summariseLoad } from './membership-load.ts';
-import type { StatsSample } from './membership-load.ts';
+import type { Observation, StatsSample } from './membership-load.ts';
 
 const RESULTS_DIR = join(REPO_ROOT, 'bench-results');
 const ROOM = 'soak';
@@ -212,13 +212,6 @@ function starve(pid: number): Starver {
 
 // ---------------------------------------------------------------------------------------
 // The cluster and what it reports
-
-interface Observation {
-  at: number;
-  observer: string;
-  type: string;
-  subject: string;
-}
 
 interface Member {
   index: number;

@@ -8,6 +8,14 @@ import type { MembershipServiceStats } from '../peer/src/membership/index.ts';
 import type { PeerEvent } from '../peer/src/events.ts';
 import type { PeerProc } from '../peer/test/support/processes.ts';
 
+/** A member event one peer emitted about another, stamped when the benchmark read it. */
+export interface Observation {
+  at: number;
+  observer: string;
+  type: string;
+  subject: string;
+}
+
 export interface StatsSample {
   /** The peer's Date.now() when it read its counters. */
   ts: number;
