@@ -740,8 +740,10 @@ export class MembershipCore {
     }
     const step = message.step + 1;
     if (entries.length === 0 && want.length === 0 && digests.length === 0) {
-      // Nothing differs, but what we just learned (a refutation, say) should go back at once.
-      if (this.#queue.hasFresh) this.#send(from, { type: 'sync', session: message.session, step, digests, want, entries });
+      // Nothing differs, but what we just learned (a refutation, say) should go back at once;
+      // and an opening is always answered, so a member re-joining a cluster that already
+      // knows all it knows learns that it has joined instead of retrying for ever.
+      if (this.#queue.hasFresh || message.step === 0) this.#send(from, { type: 'sync', session: message.session, step, digests, want, entries });
       return;
     }
     // Entries in chunks; the digests and wants go last, after every entry they may cover

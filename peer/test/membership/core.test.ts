@@ -179,6 +179,25 @@ describe('membership core', () => {
     expect(c.eventsOf('member-joined').filter((e) => e.observer === newcomer)).toHaveLength(4);
   });
 
+  it('a member re-joining a cluster that already knows it is answered once, and stops retrying', () => {
+    // The peer re-joins through its seeds at every lease renewal; in a converged cluster
+    // the seeds have nothing to send back, yet must answer, or the join retries forever.
+    const c = new HandCluster(4);
+    const [a, ...seeds] = c.ids as [string, ...string[]];
+    c.input(a, { type: 'join', seeds: seeds.map((id) => ({ id, addrs: [] })) });
+    const joinSyncs = c.outbox.filter((s) => s.from === a && s.message.type === 'sync' && s.message.step === 0);
+    expect(joinSyncs).toHaveLength(seeds.length);
+    const session = (joinSyncs[0]!.message as { session: number }).session;
+    let retries = 0;
+    const count = (sent: Sent): boolean => {
+      if (sent.from === a && sent.message.type === 'sync' && sent.message.session === session && sent.message.step === 0) retries++;
+      return false;
+    };
+    c.flush();
+    c.advance(c.time + 5 * P.joinRetryInterval, count);
+    expect(retries).toBe(0);
+  });
+
   it('a restarted member outdoes the claims of its earlier life', () => {
     const c = new HandCluster(3);
     const [a, b] = c.ids as [string, string];
