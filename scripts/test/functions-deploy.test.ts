@@ -20,6 +20,7 @@ import type { PeerEvent } from '../../peer/src/events.ts';
 const FRAMEWORK_CLI = join(REPO_ROOT, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
 const PROJECT = 'demo-deploy-bundle';
 const START_DEADLINE_MS = 90_000;
+const MEMBER_DEADLINE_MS = 45_000;
 
 // Inside the repository, so the bundle's external imports resolve from node_modules as
 // Cloud Build's `npm install` would provide them.
@@ -80,11 +81,16 @@ describe('the deployed functions bundle', () => {
     const client = new BootstrapClient({ baseUrl: url, retries: 0 });
     expect(await answering(client, framework)).toBe('functions');
 
-    const alice = startPeer(['--nick', 'alice', '--bootstrap', url, '--data-dir', await tempDir(), '--no-host-bootstrap']);
-    const bob = startPeer(['--nick', 'bob', '--bootstrap', url, '--data-dir', await tempDir(), '--no-host-bootstrap']);
+    // Debug logs, so that a timeout below shows what each peer did (the stderr tail).
+    const peerArgs = async (nick: string): Promise<string[]> =>
+      ['--nick', nick, '--bootstrap', url, '--data-dir', await tempDir(), '--no-host-bootstrap', '--log-level', 'debug'];
+    const alice = startPeer(await peerArgs('alice'));
+    const bob = startPeer(await peerArgs('bob'));
     const [a, b] = await Promise.all([alice, bob].map((p) => p.waitFor((e) => e.type === 'ready', 'ready', 30_000))) as Extract<PeerEvent, { type: 'ready' }>[];
-    await alice.waitFor((e) => e.type === 'member-joined' && e.peerId === b!.peerId, 'alice to learn of bob', 30_000);
-    await bob.waitFor((e) => e.type === 'member-joined' && e.peerId === a!.peerId, 'bob to learn of alice', 30_000);
+    // On a loaded CI machine this once took over 30 s, apparently until the lease renewal
+    // (every 20 s) joined again; the deadline covers one renewal.
+    await alice.waitFor((e) => e.type === 'member-joined' && e.peerId === b!.peerId, 'alice to learn of bob', MEMBER_DEADLINE_MS);
+    await bob.waitFor((e) => e.type === 'member-joined' && e.peerId === a!.peerId, 'bob to learn of alice', MEMBER_DEADLINE_MS);
     await reaches(alice, bob, 'hello from alice');
     await reaches(bob, alice, 'hello from bob');
     const got = bob.items.filter(isMessage).find((m) => m.text.startsWith('hello from alice'));
