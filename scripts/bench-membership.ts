@@ -31,12 +31,12 @@
  * Targets missed are reported, not failed.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { killAll, REPO_ROOT, startBootstrapServer, startPeer } from '../peer/test/support/processes.ts';
+import { cleanUpOnExit } from './cleanup.ts';
 import type { PeerProc } from '../peer/test/support/processes.ts';
 import { LOAD_TABLE_HEADER, loadBetween, loadRow, readStats, summariseLoad } from './membership-load.ts';
 import type { LoadSummary, MemberLoad, Observation } from './membership-load.ts';
@@ -98,25 +98,13 @@ type Departure = { kind: 'quit' | 'kill' | 'stop', at: number };
 
 const observations: Observation[] = [];
 const departures = new Map<string, Departure>();
-const tempDirs: string[] = [];
+const tempDirs = cleanUpOnExit();
 let live: Member[] = [];
 let nextNick = 0;
 let bootstrapUrl = '';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function cleanupNow(): void {
-  void killAll();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  tempDirs.length = 0;
-}
-process.on('exit', cleanupNow);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    cleanupNow();
-    process.exit(130);
-  });
-}
 
 async function startMember(): Promise<Member> {
   const nick = `p${nextNick++}`;

@@ -28,7 +28,7 @@
  * SIGTERM; temp dirs are removed. Targets missed are reported, not failed: the exit code is
  * non-zero only when the harness itself fails.
  */
-import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { killAll, REPO_ROOT, startBootstrapServer, startPeer } from '../peer/test/support/processes.ts';
 import type { PeerProc } from '../peer/test/support/processes.ts';
+import { cleanUpOnExit } from './cleanup.ts';
 import { machineCpu, processCpuMs } from './bench-chat/children.ts';
 import { LOAD_TABLE_HEADER, loadBetween, loadRow, readStats, summariseLoad } from './membership-load.ts';
 import type { Observation, StatsSample } from './membership-load.ts';
@@ -228,28 +229,15 @@ interface Sent {
 }
 
 const observations: Observation[] = [];
-const tempDirs: string[] = [];
 const members: Member[] = [];
 const messages: Sent[] = [];
 /** Warm-up lines: receivers that got each. */
 const warm: Set<number>[] = [];
 let starver: Starver | undefined;
+const tempDirs = cleanUpOnExit(() => starver?.release(),
+  (signal) => log(`${signal}: releasing the starved peer, killing every child and exiting`));
 let bootstrapUrl = '';
 
-function cleanupNow(): void {
-  starver?.release();
-  void killAll();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  tempDirs.length = 0;
-}
-process.on('exit', cleanupNow);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    log(`${signal}: releasing the starved peer, killing every child and exiting`);
-    cleanupNow();
-    process.exit(130);
-  });
-}
 
 async function startMember(index: number): Promise<Member> {
   const nick = `s${index}`;
