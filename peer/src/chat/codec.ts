@@ -193,10 +193,6 @@ function shapeProblem(value: unknown): string {
   return field === '' ? `message ${first.message}` : `message field ${quote(field)} ${first.message}`;
 }
 
-/**
- * Quotes a string that may come from a remote peer for an error message, escaping
- * everything a terminal could act on (JSON.stringify leaves C1 and format characters).
- */
 /** Describes a remote version field without converting it: String() throws on objects such as {"toString":1}. */
 function describeVersion(v: unknown): string {
   if (typeof v === 'number') return String(v);
@@ -205,6 +201,10 @@ function describeVersion(v: unknown): string {
   return `of type ${Array.isArray(v) ? 'array' : typeof v}`;
 }
 
+/**
+ * Quotes a string that may come from a remote peer for an error message, escaping
+ * everything a terminal could act on (JSON.stringify leaves C1 and format characters).
+ */
 function quote(text: string, max = 64): string {
   return JSON.stringify(text.slice(0, max)).replace(/[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

@@ -7,6 +7,7 @@ import { NotStartedError, TypedEventEmitter, serviceCapabilities, serviceDepende
 import type { Logger, PeerId, Startable } from '@libp2p/interface';
 import { scoreTopic, TopicValidatorResult } from '../node/gossipsub.ts';
 import type { PubsubMessage } from '../node/gossipsub.ts';
+import type { ChatMessage } from './codec.ts';
 import {
   ChatInputError, checkTimestamp, chatMessageId, decodeChatMessage, encodeChatMessage, formatMessageId,
   parseNick, parseRoomName, roomTopic
@@ -36,6 +37,11 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
   private readonly joined = new Map<string, string>();
   /** Topic -> room, for routing received messages. */
   private readonly roomsByTopic = new Map<string, string>();
+  /**
+   * What validate() learned about a message gossipsub then delivers: the same message
+   * object reaches the 'message' event, so it is decoded and hashed once, not twice.
+   */
+  private readonly accepted = new WeakMap<PubsubMessage, { id: string, message: ChatMessage }>();
   private nickName: string;
   private started = false;
 
@@ -145,8 +151,10 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
     try {
       const decoded = decodeChatMessage(message.data, room);
       checkTimestamp(decoded.ts, this.now(), this.limits);
+      const id = this.messageId(author, message.data);
       // A replay older than gossipsub's own seen cache: already shown, so not forwarded either.
-      if (this.seen.has(this.messageId(author, message.data))) return TopicValidatorResult.Ignore;
+      if (this.seen.has(id)) return TopicValidatorResult.Ignore;
+      this.accepted.set(message, { id, message: decoded });
       return TopicValidatorResult.Accept;
     } catch (err) {
       if (!(err instanceof ChatInputError)) {
@@ -173,10 +181,11 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
     // Unsigned messages never get here under StrictSign; other topics belong to others.
     if (room === undefined || message.type !== 'signed') return;
     if (message.from.equals(this.components.peerId)) return;
-    const id = this.messageId(message.from, message.data);
+    // The validator accepted these bytes for this room, so decoding again cannot fail.
+    const accepted = this.accepted.get(message) ?? { id: this.messageId(message.from, message.data), message: decodeChatMessage(message.data, room) };
+    this.accepted.delete(message);
+    const { id, message: { nick, text, ts } } = accepted;
     if (!this.seen.add(id)) return;
-    // The validator accepted these bytes for this room; decoding again cannot fail.
-    const { nick, text, ts } = decodeChatMessage(message.data, room);
     this.safeDispatchEvent('message', { detail: { room, id, from: message.from.toString(), nick, text, ts } });
   }
 

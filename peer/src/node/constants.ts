@@ -18,14 +18,18 @@ export const INBOUND_CONNECTION_THRESHOLD = 100;
 export const MAX_INCOMING_PENDING_CONNECTIONS = 64;
 
 /**
- * The connection monitor pings every connection. At one ping a second (0.5 s minimum
- * timeout) an idle 10-peer cluster spent most of a core on pings, and under load the
- * timeouts aborted hundreds of healthy connections whose reconnects added more load
- * (bench-chat). A frozen peer is the membership protocol's to find, by its own probing; this
- * only retires connections that are dead for good, so it runs at libp2p's pace.
+ * The connection monitor pings every connection, each ping on a new stream (a
+ * multistream-select negotiation and a peer store write at both ends). At one ping a
+ * second (0.5 s minimum timeout) an idle 10-peer cluster spent most of a core on pings, and
+ * under load the timeouts aborted hundreds of healthy connections whose reconnects added
+ * more load (bench-chat). At libp2p's 10 s an idle bare node with 9 connections still spent
+ * 14 ms of CPU a second, 11 of them on these pings (2-3 ms/s at 60 s), and a peer holds a
+ * connection to every member it probes. A frozen or crashed peer is the membership
+ * protocol's to find, by its own probing within seconds; this only retires connections that
+ * are dead for good, so once a minute is enough.
  */
 export const CONNECTION_MONITOR = {
-  pingInterval: 10_000,
+  pingInterval: 60_000,
   pingTimeout: { minTimeout: 5_000, maxTimeout: 10_000 }
 } as const;
 
@@ -41,6 +45,19 @@ export const DISCOVERY_DIAL_TIMEOUT_MS = 5_000;
  * on one host is how this project is developed and tested.
  */
 export const IP_COLOCATION_WHITELIST = ['127.0.0.1', '::1'];
+
+/**
+ * Mesh degree: half of gossipsub's defaults (D 6, Dlo 4, Dhi 12, Dout 2, Dscore 4, Dlazy 6).
+ * With flood publishing every author already sends each message straight to every room
+ * member it knows, so mesh forwarding mostly delivers copies a peer already has, and each
+ * copy costs a decryption, a decode and usually a signature check (copies that arrive
+ * together are all verified before the first is cached). In bench-chat (10 processes,
+ * 50 msg/s) halving D cut a receiver's CPU per message from 3.4 to 2.5 ms. Three mesh
+ * links, gossip to three more peers each heartbeat and flood publishing still reach a
+ * member whose direct copy was lost; the price is a slower repair when an author's
+ * direct sends fail and two of a peer's mesh links die at once.
+ */
+export const MESH_DEGREE = { D: 3, Dlo: 2, Dhi: 6, Dout: 1, Dscore: 2, Dlazy: 3 } as const;
 
 /**
  * Peer score thresholds (gossipsub defaults, except PX, written out because the room

@@ -8,7 +8,7 @@
  */
 import { gossipsub, StrictSign, TopicValidatorResult, type GossipSub, type GossipSubComponents, type GossipsubOpts, type Message } from '@libp2p/gossipsub';
 import { chatMessageId, formatMessageId } from '../chat/codec.ts';
-import { IP_COLOCATION_WHITELIST, ROOM_TOPIC_SCORE_PARAMS, SCORE_THRESHOLDS } from './constants.ts';
+import { IP_COLOCATION_WHITELIST, MESH_DEGREE, ROOM_TOPIC_SCORE_PARAMS, SCORE_THRESHOLDS } from './constants.ts';
 
 export { TopicValidatorResult };
 export type { GossipSubComponents as PubsubComponents, Message as PubsubMessage };
@@ -94,6 +94,7 @@ export function pubsub(options: PubsubOptions = {}): (components: GossipSubCompo
     // Any peer may be a seed that many join at once; PX lets the ones it prunes from an
     // oversized mesh find each other instead of leaving a star around the seed.
     doPX: true,
+    ...MESH_DEGREE,
     ...options,
     scoreParams: { IPColocationFactorWhitelist: new Set(IP_COLOCATION_WHITELIST), ...options.scoreParams },
     scoreThresholds: { ...SCORE_THRESHOLDS, ...options.scoreThresholds }
