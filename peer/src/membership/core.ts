@@ -260,7 +260,12 @@ export class MembershipCore {
     const now = this.#clock();
     this.#now = now;
     this.#detectPause(now);
-    this.#runTimers(now);
+    // Only a tick concludes anything from a deadline. A message handled late by a busy
+    // process may have arrived in time (the ack sitting unread while this process was
+    // starved): it is heard first, and the deadline is judged at the next tick, which the
+    // driver schedules after the input it has already received (Lifeguard: a slow member
+    // must not accuse others because of its own slowness).
+    if (input.type === 'tick') this.#runTimers(now);
     if (!this.#hasLeft()) {
       this.#apply(input);
       this.#flushGossip();

@@ -98,6 +98,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   #running = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt: number | undefined;
+  #tickPending: ReturnType<typeof setImmediate> | undefined;
   #nextConnectivityCheck = 0;
   #connectivityQueued = false;
   #leaving: Promise<void> | undefined;
@@ -175,6 +176,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = undefined;
+    if (this.#tickPending !== undefined) clearImmediate(this.#tickPending);
+    this.#tickPending = undefined;
     this.#components.events.removeEventListener('connection:open', this.#onConnectionOpen);
     this.#components.events.removeEventListener('self:peer:update', this.#onSelfUpdate);
     this.#whenLeft?.();
@@ -279,6 +282,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
 
   /** One timer, always at the core's next deadline. */
   #arm(): void {
+    // A tick is about to run and will arm the timer after it.
+    if (this.#tickPending !== undefined) return;
     const at = this.#running ? this.#core?.nextDeadline() : undefined;
     if (at === this.#timerAt && (at === undefined || this.#timer !== undefined)) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -288,9 +293,19 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.#timer = setTimeout(this.#wake, Math.min(MAX_TIMER_DELAY_MS, Math.max(0, at - Date.now())));
   }
 
+  /**
+   * The timer fires in the event loop's timers phase, before the sockets are read. On a
+   * busy host the timer is late and an ack may already be waiting unread, so the tick runs
+   * in the check phase (setImmediate), after this turn's I/O has reached the core.
+   */
   readonly #wake = (): void => {
     this.#timer = undefined;
     this.#timerAt = undefined;
+    this.#tickPending ??= setImmediate(this.#tick);
+  };
+
+  readonly #tick = (): void => {
+    this.#tickPending = undefined;
     this.#input({ type: 'tick' });
     if (Date.now() >= this.#nextConnectivityCheck) this.#checkConnectivity();
   };

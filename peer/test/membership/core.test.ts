@@ -72,6 +72,21 @@ describe('membership core', () => {
     expect(c.core(r).member(b)).toMatchObject({ state: 'alive', incarnation: 1 });
   });
 
+  it('hears an ack that waited unread past the probe deadlines before it judges the probe', () => {
+    const c = new HandCluster(3);
+    const [a, b] = c.ids as [string, string];
+    const ping = nextPingTo(c, a, b);
+    c.deliver(ping);
+    const [ack] = c.take((s) => s.message.type === 'ack');
+    // a was starved: by the time it reads the ack, both probe deadlines have passed.
+    c.time += P.probeTimeout + P.indirectTimeout + 100;
+    c.deliver(ack!);
+    c.input(a, { type: 'tick' });
+    expect(c.take((s) => s.message.type === 'ping-req')).toEqual([]);
+    expect(c.eventsOf('member-suspect')).toEqual([]);
+    expect(c.core(a).member(b)?.state).toBe('alive');
+  });
+
   it('declares a silent suspect dead when its suspicion times out', () => {
     const c = new HandCluster(3);
     const [a, b] = c.ids as [string, string];
