@@ -14,10 +14,11 @@
  * report receipts on stdout. Latency = when this process reads a receiver's event minus when
  * it wrote the line to the publisher (chat also records now - the message's own `ts`).
  *
- * The clusters run one after the other, each alone (an idle cluster of 10 costs most of a
- * core in connection-monitor pings, so running both at once loads the measured one):
+ * The clusters run one after the other, each alone (an idle cluster of 10 still costs a tenth
+ * to a fifth of a core, and its start-up far more, so running both at once loads the measured one):
  *   start     processes one at a time, each to its `ready` event; then the full mesh of
- *             connections (bounded wait) and a warm-up: send until 5 consecutive messages
+ *             connections (bounded wait); for chat peers, membership settled (every peer lists
+ *             every other, no suspicion for 3 s; bounded wait); and a warm-up: send until 5 consecutive messages
  *             reached every receiver (no fixed sleeps); RSS; 3 s idle for the idle CPU cost
  *   latency   one 50 msg/s stream of 40 s: the first 20 s ("cold": JIT, and whatever backlog
  *             that builds) reported apart, the last 20 s measured: p50/p90/p99, CPU per
@@ -336,12 +337,12 @@ async function main(): Promise<void> {
   const latency = new Map<Cluster, { cold: Message[], steady: Message[], all: Message[], coldCpu?: CpuUse, steadyCpu?: CpuUse }>();
   const sweeps = new Map<Cluster, SweepStep[]>(clusters.map((c) => [c, []]));
 
-  // One cluster at a time: an idle cluster of 10 peers costs most of a core (the connection
-  // monitor's pings), which would load the one being measured.
+  // One cluster at a time: a running cluster would load the one being measured.
   for (const cluster of clusters) {
     log(`starting the ${cluster.kind} cluster (${PEERS} processes, one at a time)`);
     await cluster.start();
     await cluster.awaitConnections();
+    await cluster.awaitMembership();
     log(`${cluster.kind}: ${cluster.members.map((m) => m.connected.size).join(',')} connections; warming up`);
     await cluster.warmUp();
     cluster.recordRss('rssAfterWarmupMb');

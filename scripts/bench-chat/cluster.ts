@@ -20,6 +20,9 @@ export type Kind = 'chat' | 'bare';
 
 const READY_TIMEOUT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 20_000;
+/** Chat peers: how long membership must go without a suspicion before measuring, and the bound on waiting. */
+const MEMBERSHIP_QUIET_MS = 3_000;
+const MEMBERSHIP_TIMEOUT_MS = 30_000;
 const WARMUP_TIMEOUT_MS = 30_000;
 const WARMUP_INTERVAL_MS = 100;
 /** Warm-up ends when this many consecutive messages each reached every receiver. */
@@ -66,6 +69,8 @@ export interface Member {
   disconnects: number;
   /** From `/peers`: open connections, and distinct peers they go to. */
   connectionCount?: { connections: number, peers: number };
+  /** Chat peers: the members this one has reported joined and not since lost. */
+  members: Set<string>;
 }
 
 export interface ClusterOptions {
@@ -110,6 +115,8 @@ export class Cluster {
   private askedPeers = false;
   readonly warnings: string[] = [];
   private nextSeq = 1;
+  /** performance.now() of the last member-suspect or member-failed any chat peer reported. */
+  private lastSuspicionAt = 0;
   private readonly warm = new Map<number, Set<number>>();
 
   constructor(options: ClusterOptions) {
@@ -168,6 +175,23 @@ export class Cluster {
     }
   }
 
+  /**
+   * Chat peers: waits until every peer's membership lists every other peer and none has
+   * reported a suspicion for MEMBERSHIP_QUIET_MS, so the chat cluster is measured settled,
+   * as the bare one (which has no membership to settle) is. Bounded: a warning, not a failure.
+   */
+  async awaitMembership(): Promise<void> {
+    if (this.kind !== 'chat') return;
+    const others = this.members.length - 1;
+    const settled = (): boolean => this.members.every((m) => m.members.size >= others) &&
+      performance.now() - this.lastSuspicionAt >= MEMBERSHIP_QUIET_MS;
+    try {
+      await waitUntil(settled, MEMBERSHIP_TIMEOUT_MS, () => `every chat peer to list the ${others} others with no suspicion for ${MEMBERSHIP_QUIET_MS} ms`);
+    } catch {
+      this.warnings.push(`membership not settled after ${MEMBERSHIP_TIMEOUT_MS} ms: ${this.members.map((m) => m.members.size).join(',')} members known`);
+    }
+  }
+
   /** Connections lost so far, summed over the members. */
   disconnects(): number {
     return this.members.reduce((a, m) => a + m.disconnects, 0);
@@ -194,7 +218,7 @@ export class Cluster {
     }
     args.push(...(this.options.extraArgs ?? []));
     // Filled in below; the line handler only runs after the constructor returns.
-    const member: Member = { index, label, child: undefined as unknown as Child, addrs: [], connected: new Set(), errors: [], rejected: 0, disconnects: 0 };
+    const member: Member = { index, label, child: undefined as unknown as Child, addrs: [], connected: new Set(), members: new Set(), errors: [], rejected: 0, disconnects: 0 };
     member.child = new Child(label, { nodeFlags, script, args, cwd: repo, onLine: (line, at) => this.onLine(member, line, at) });
     this.members.push(member);
     return member;
@@ -252,6 +276,18 @@ export class Cluster {
         break;
       case 'rejected':
         member.rejected++;
+        break;
+      case 'member-joined':
+      case 'member-alive':
+        if (event.peerId) member.members.add(event.peerId);
+        break;
+      case 'member-left':
+      case 'member-failed':
+        if (event.peerId) member.members.delete(event.peerId);
+        if (event.type === 'member-failed') this.lastSuspicionAt = at;
+        break;
+      case 'member-suspect':
+        this.lastSuspicionAt = at;
         break;
       case 'info':
         if (event.connections !== undefined && event.peers !== undefined) {
