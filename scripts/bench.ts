@@ -12,9 +12,9 @@ const benches: [string, string[]][] = [
   ['membership (10 peer processes)', ['scripts/bench-membership.ts', '--members', '10']],
   // The issue's N=50 and 50 msg/s soak need more than two cores (README, "Tests and
   // benchmarks"); on a bigger machine run `--members 50` and bench-soak.ts's defaults.
-  ['membership (20 peer processes)', ['scripts/bench-membership.ts', '--members', '20', '--rounds', '1']],
-  ['soak (20 peer processes, one held to 10% of a core, chat at 5 msg/s, 10 minutes)',
-    ['scripts/bench-soak.ts', '--rate', '5', '--cpu-pct', '10']],
+  ['membership (20 peer processes)', ['scripts/bench-membership.ts', '--members', '20', '--rounds', '2']],
+  ['soak (20 peer processes, one held to 10% of a core, chat at 20 msg/s, 10 minutes)',
+    ['scripts/bench-soak.ts', '--rate', '20', '--cpu-pct', '10']],
   ['functions backend beside Fastify', ['scripts/bench-functions.ts']],
   ['peer node cost', ['scripts/peer-node-cost.ts']]
 ];
