@@ -15,11 +15,12 @@
  * it wrote the line to the publisher (chat also records now - the message's own `ts`).
  *
  * The clusters run one after the other, each alone (an idle cluster of 10 still costs a tenth
- * to a fifth of a core, and its start-up far more, so running both at once loads the measured one):
+ * to a fifth of a core, and its start-up far more, so running both at once loads the
+ * measured one):
  *   start     processes one at a time, each to its `ready` event; then the full mesh of
  *             connections (bounded wait); for chat peers, membership settled (every peer lists
- *             every other, no suspicion for 3 s; bounded wait); and a warm-up: send until 5 consecutive messages
- *             reached every receiver (no fixed sleeps); RSS; 3 s idle for the idle CPU cost
+ *             every other, no suspicion for 3 s; bounded wait); and a warm-up: send until 5
+ *             consecutive messages reached every receiver (no fixed sleeps); RSS; 3 s idle for the idle CPU cost
  *   latency   one 50 msg/s stream of 40 s: the first 20 s ("cold": JIT, and whatever backlog
  *             that builds) reported apart, the last 20 s measured: p50/p90/p99, CPU per
  *             message; the publisher and receiver 5 run under --cpu-prof, and each profile is

@@ -7,9 +7,8 @@ import { NotStartedError, TypedEventEmitter, serviceCapabilities, serviceDepende
 import type { Logger, PeerId, Startable } from '@libp2p/interface';
 import { scoreTopic, TopicValidatorResult } from '../node/gossipsub.ts';
 import type { PubsubMessage } from '../node/gossipsub.ts';
-import type { ChatMessage } from './codec.ts';
 import {
-  ChatInputError, checkTimestamp, chatMessageId, decodeChatMessage, encodeChatMessage, formatMessageId,
+  type ChatMessage, ChatInputError, checkTimestamp, chatMessageId, decodeChatMessage, encodeChatMessage, formatMessageId,
   parseNick, parseRoomName, roomTopic
 } from './codec.ts';
 import {
@@ -182,7 +181,8 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
     if (room === undefined || message.type !== 'signed') return;
     if (message.from.equals(this.components.peerId)) return;
     // The validator accepted these bytes for this room, so decoding again cannot fail.
-    const accepted = this.accepted.get(message) ?? { id: this.messageId(message.from, message.data), message: decodeChatMessage(message.data, room) };
+    const accepted = this.accepted.get(message) ??
+      { id: this.messageId(message.from, message.data), message: decodeChatMessage(message.data, room) };
     this.accepted.delete(message);
     const { id, message: { nick, text, ts } } = accepted;
     if (!this.seen.add(id)) return;

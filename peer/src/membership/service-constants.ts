@@ -37,8 +37,9 @@ export const MAX_UNSENT_BYTES = 256 * 1024;
 
 /**
  * Live members to keep a direct connection to (gossipsub's mesh degree is 3 to 6, see
- * MESH_DEGREE in node/constants.ts: eight connected members give it a mesh and spares). Probing connects to more over
- * time; this is what a fresh peer that only knows its seeds dials at once.
+ * MESH_DEGREE in node/constants.ts: eight connected members give it a mesh and spares).
+ * Probing connects to more over time; this is what a fresh peer that only knows its seeds
+ * dials at once.
  */
 export const CONNECTION_TARGET = 8;
 

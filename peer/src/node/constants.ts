@@ -52,8 +52,8 @@ export const IP_COLOCATION_WHITELIST = ['127.0.0.1', '::1'];
  * member it knows, so mesh forwarding mostly delivers copies a peer already has, and each
  * copy costs a decryption, a decode and usually a signature check (copies that arrive
  * together are all verified before the first is cached). In bench-chat (10 processes,
- * 50 msg/s) halving D cut a bare gossipsub receiver's CPU per message from 3.4 to 2.5 ms. Three mesh
- * links, gossip to three more peers each heartbeat and flood publishing still reach a
+ * 50 msg/s) halving D cut a bare gossipsub receiver's CPU per message from 3.4 to 2.5 ms.
+ * Three mesh links, gossip to three more peers each heartbeat and flood publishing still reach a
  * member whose direct copy was lost; the price is a slower repair when an author's
  * direct sends fail and two of a peer's mesh links die at once.
  */
