@@ -1,10 +1,21 @@
 /**
- * Membership benchmark: `node scripts/bench-membership.ts [--members N] [--rounds R] [--profile lan] [--steady S]`.
+ * Membership benchmark:
+ * `node scripts/bench-membership.ts [--members N] [--in-process H] [--rounds R] [--profile lan] [--steady S]`.
  *
  * Real peer processes on 127.0.0.1 (`peer/src/main.ts --json --no-mdns ...`, through
  * peer/test/support/processes.ts) against one bootstrap server (`--no-data-file --max-peers 16`),
  * each peer with its own temp data dir and `--membership-profile <profile>`. Start: N peers,
- * staggered, until every peer has emitted member-joined for every other (bounded wait).
+ * one after the other, until every peer has emitted member-joined for every other (bounded wait).
+ *
+ * With `--in-process H [--threads T]`, H of the N members are hosted in this process instead,
+ * spread over T worker threads (default: one per CPU): the same `Peer` class the command line
+ * runs (libp2p over TCP on 127.0.0.1, gossipsub, chat, bootstrap lease), minus the terminal;
+ * see membership-host.ts. Each Node process costs about 20 ms of CPU a second at rest on top
+ * of the peer's own work, so 50 processes do not fit on two cores, and the issue asks for
+ * N=100 or more in one process where processes do not fit. Every scenario's subject is still
+ * a peer process, killed or stopped with a real signal; the hosted peers are the observers,
+ * and their events are timed as they are emitted. The start, ready and departure of a process
+ * are the same in both modes.
  * Load: once the cluster is quiet, a steady window of S seconds (default 60: it spans several of
  * the LAN profile's 10 s anti-entropy syncs, whose bursts make a shorter window noisy) with no joins,
  * leaves or faults: every peer's membership counters (`/stats`) are read at its start and end,
@@ -31,15 +42,16 @@
  * Targets missed are reported, not failed.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { killAll, REPO_ROOT, startBootstrapServer, startPeer } from '../peer/test/support/processes.ts';
 import { cleanUpOnExit } from './cleanup.ts';
+import { HostThread } from './membership-host.ts';
 import type { PeerProc } from '../peer/test/support/processes.ts';
 import { LOAD_TABLE_HEADER, loadBetween, loadRow, readStats, summariseLoad } from './membership-load.ts';
-import type { LoadSummary, MemberLoad, Observation } from './membership-load.ts';
+import type { LoadSummary, MemberLoad, Observation, StatsSample } from './membership-load.ts';
 
 const RESULTS_DIR = join(REPO_ROOT, 'bench-results');
 const STAGGER_MS = 150;
@@ -50,7 +62,11 @@ const LEAVE_DEADLINE_MS = 10_000;
 const FAIL_DEADLINE_MS = 30_000;
 const EXIT_GRACE_MS = 5_000;
 const SETTLE_MS = 500;
-/** After formation: wait for this long without any member-suspect/failed (at most QUIET_MAX_MS) before round 1. */
+/**
+ * Before round 1 and before each scenario: wait for this long without any member event (at
+ * most QUIET_MAX_MS), so that a scenario starts from a settled cluster and not while the
+ * last one's replacement is still being let in.
+ */
 const QUIET_MS = 3_000;
 const QUIET_MAX_MS = 20_000;
 const POLL_MS = 5;
@@ -70,6 +86,8 @@ type Scenario = typeof SCENARIOS[number];
 const { values: flags } = parseArgs({
   options: {
     members: { type: 'string', default: '10' },
+    'in-process': { type: 'string', default: '0' },
+    threads: { type: 'string', default: String(availableParallelism()) },
     rounds: { type: 'string', default: '3' },
     profile: { type: 'string', default: 'lan' },
     steady: { type: 'string', default: '60' }
@@ -77,9 +95,15 @@ const { values: flags } = parseArgs({
 });
 const MEMBERS = Number(flags.members);
 const ROUNDS = Number(flags.rounds);
+const HOSTED = Number(flags['in-process']);
+const THREADS = Number(flags.threads);
 const PROFILE = flags.profile;
 const STEADY_S = Number(flags.steady);
 if (!Number.isInteger(MEMBERS) || MEMBERS < 3) throw new Error('--members takes an integer >= 3');
+if (!Number.isInteger(HOSTED) || HOSTED < 0 || HOSTED > MEMBERS - 1) {
+  throw new Error('--in-process takes an integer from 0 to members - 1: every scenario needs a peer process');
+}
+if (!Number.isInteger(THREADS) || THREADS < 1) throw new Error('--threads takes an integer >= 1');
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--rounds takes an integer >= 1');
 if (!(STEADY_S >= 1)) throw new Error('--steady takes a number of seconds >= 1');
 /** Each process costs about a second of CPU to start: a bigger cluster needs longer to form. */
@@ -88,7 +112,9 @@ const RESULTS_STEM = `membership-n${MEMBERS}`;
 
 interface Member {
   nick: string;
-  proc: PeerProc;
+  /** A peer process, or undefined for a peer hosted in this process (then `host`). */
+  proc: PeerProc | undefined;
+  host: HostThread | undefined;
   dir: string;
   spawnedAt: number;
   readyAt: number | null;
@@ -97,39 +123,87 @@ interface Member {
 type Departure = { kind: 'quit' | 'kill' | 'stop', at: number };
 
 const observations: Observation[] = [];
+/** When each observer emitted each event about each subject, in order: `seen` without a scan. */
+const seenAt = new Map<string, number[]>();
 const departures = new Map<string, Departure>();
 const tempDirs = cleanUpOnExit();
 let live: Member[] = [];
 let nextNick = 0;
 let bootstrapUrl = '';
+const hosts: HostThread[] = [];
+const hostedByNick = new Map<string, Member>();
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 
-async function startMember(): Promise<Member> {
-  const nick = `p${nextNick++}`;
+function observe(o: Observation): void {
+  observations.push(o);
+  const key = `${o.observer} ${o.type} ${o.subject}`;
+  const times = seenAt.get(key);
+  if (times === undefined) seenAt.set(key, [o.at]);
+  else times.push(o.at);
+}
+
+/** This process's performance.now() at a peer's Date.now() `ts` (one host, one clock). */
+function localTime(ts: number): number {
+  return ts - performance.timeOrigin;
+}
+
+async function memberDir(nick: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `bench-membership-${nick}-`));
   tempDirs.push(dir);
+  return dir;
+}
+
+/** Spawns a peer process; it is ready once it printed `ready`. */
+async function startMember(): Promise<Member> {
+  const nick = `p${nextNick++}`;
+  const dir = await memberDir(nick);
   const spawnedAt = performance.now();
   const proc = startPeer(['--nick', nick, '--data-dir', dir, '--bootstrap', bootstrapUrl, '--membership-profile', PROFILE]);
-  const member: Member = { nick, proc, dir, spawnedAt, readyAt: null };
+  const member: Member = { nick, proc, host: undefined, dir, spawnedAt, readyAt: null };
   proc.child.stdin.on('error', () => undefined);
   // A second reader of the same stdout, to stamp each line with the time it was read.
   createInterface({ input: proc.child.stdout }).on('line', (line) => {
     const at = performance.now();
-    let event: { type?: unknown, nick?: unknown };
-    try { event = JSON.parse(line) as { type?: unknown, nick?: unknown }; } catch { return; }
-    if (event.type === 'ready') member.readyAt = at;
+    let event: { type?: unknown, nick?: unknown, ts?: unknown };
+    try { event = JSON.parse(line) as { type?: unknown, nick?: unknown, ts?: unknown }; } catch { return; }
+    // When this process is busy (hosting peers), a line is read a while after it was written.
+    if (event.type === 'ready') member.readyAt = typeof event.ts === 'number' ? localTime(event.ts) : at;
     if (typeof event.type === 'string' && event.type.startsWith('member-') && typeof event.nick === 'string') {
-      observations.push({ at, observer: nick, type: event.type, subject: event.nick });
+      observe({ at, observer: nick, type: event.type, subject: event.nick });
     }
   });
   return member;
 }
 
+/** Starts a peer on host thread `host`; resolves once it is ready. */
+async function startHosted(host: HostThread): Promise<Member> {
+  const nick = `p${nextNick++}`;
+  const dir = await memberDir(nick);
+  const member: Member = { nick, proc: undefined, host, dir, spawnedAt: performance.now(), readyAt: null };
+  hostedByNick.set(nick, member);
+  await host.start(nick, dir);
+  return member;
+}
+
+/** An event of a hosted peer, timed when the peer emitted it. */
+function onHostedEvent(observer: string, type: string, subject: string | undefined, at: number): void {
+  if (type === 'ready') {
+    const member = hostedByNick.get(observer);
+    if (member !== undefined) member.readyAt = at;
+  } else if (subject !== undefined) {
+    observe({ at, observer, type, subject });
+  }
+}
+
+function processOf(member: Member): PeerProc {
+  if (member.proc === undefined) throw new Error(`${member.nick} is hosted in this process, not a peer process`);
+  return member.proc;
+}
+
 function seen(observer: string, type: string, subject: string, since: number): number | null {
-  const o = observations.find((x) => x.observer === observer && x.type === type && x.subject === subject && x.at >= since);
-  return o === undefined ? null : o.at;
+  return seenAt.get(`${observer} ${type} ${subject}`)?.find((at) => at >= since) ?? null;
 }
 
 /** Waits until every observer emitted `type` about `subject` (at or after `since`); times in ms after `since`, null if missed. */
@@ -146,10 +220,11 @@ async function waitAll(observers: string[], type: string, subject: string, since
 }
 
 async function waitExit(member: Member): Promise<void> {
+  const proc = processOf(member);
   const timer = new Promise((resolve) => setTimeout(resolve, EXIT_GRACE_MS));
-  const exited = await Promise.race([member.proc.exited.then(() => true), timer.then(() => false)]);
-  if (!exited) member.proc.kill('SIGKILL');
-  await member.proc.exited;
+  const exited = await Promise.race([proc.exited.then(() => true), timer.then(() => false)]);
+  if (!exited) proc.kill('SIGKILL');
+  await proc.exited;
 }
 
 /** Every pair of `members` (or every pair involving `newcomer`) has seen member-joined. */
@@ -181,15 +256,29 @@ function diagnose(members: Member[], missing: string[]): string {
     for (const o of observations) if (o.subject === nick) about.set(o.type, (about.get(o.type) ?? 0) + 1);
     const own = new Map<string, number>();
     for (const o of observations) if (o.observer === nick) own.set(o.type, (own.get(o.type) ?? 0) + 1);
-    const state = member === undefined ? 'unknown' : member.proc.child.exitCode !== null ? `exited ${member.proc.child.exitCode}`
-      : member.readyAt === null ? 'not ready' : `ready after ${((member.readyAt - member.spawnedAt) / 1000).toFixed(1)} s`;
+    const exitCode = member?.proc?.child.exitCode ?? null;
+    const state = member === undefined ? 'unknown' : exitCode !== null ? `exited ${exitCode}`
+      : member.readyAt === null ? 'not ready' : `ready after ${((member.readyAt - member.spawnedAt) / 1000).toFixed(1)} s` +
+        (member.proc === undefined ? ' (in this process)' : '');
     return `  ${nick}: ${state}; others said ${JSON.stringify(Object.fromEntries(about))}; it said ${JSON.stringify(Object.fromEntries(own))}; ` +
-      `missed by ${missing.filter((pair) => pair.endsWith(`->${nick}`)).length}; stderr tail: ${member?.proc.stderr.slice(-3).join(' | ') ?? ''}`;
+      `missed by ${missing.filter((pair) => pair.endsWith(`->${nick}`)).length}; stderr tail: ${member?.proc?.stderr.slice(-3).join(' | ') ?? ''}`;
   }).join('\n');
 }
 
+/** Waits for QUIET_MS without member events (see there). */
+async function quiet(): Promise<void> {
+  const end = performance.now() + QUIET_MAX_MS;
+  for (;;) {
+    const last = observations.at(-1)?.at ?? 0;
+    if (performance.now() - last >= QUIET_MS || performance.now() > end) return;
+    await sleep(100);
+  }
+}
+
+/** A random peer process: the subject of a departure (hosted peers only observe). */
 function pick(): Member {
-  const member = live[Math.floor(Math.random() * live.length)];
+  const processes = live.filter((m) => m.proc !== undefined);
+  const member = processes[Math.floor(Math.random() * processes.length)];
   if (member === undefined) throw new Error('no member to pick');
   return member;
 }
@@ -249,10 +338,10 @@ async function runJoin(round: number): Promise<RoundResult> {
     allKnowFromSpawnMs: lastOf(fromSpawn), falsePositives: falsePositivesBetween(start, performance.now())
   };
   await waitMesh(live, JOIN_DEADLINE_MS, member);
-  // Back to N: the oldest other peer quits, unmeasured.
-  const old = live.find((m) => m !== member);
+  // Back to N: the oldest other peer process quits, unmeasured.
+  const old = live.find((m) => m !== member && m.proc !== undefined);
   if (old === undefined) throw new Error('no old member');
-  old.proc.write('/quit');
+  processOf(old).write('/quit');
   depart(old, 'quit', performance.now());
   await waitAll(live.map((m) => m.nick), 'member-left', old.nick, departures.get(old.nick)?.at ?? 0, LEAVE_DEADLINE_MS);
   await waitExit(old);
@@ -263,8 +352,9 @@ async function runJoin(round: number): Promise<RoundResult> {
 async function runDeparture(scenario: Exclude<Scenario, 'join'>, round: number): Promise<RoundResult> {
   const target = pick();
   const action = performance.now();
-  if (scenario === 'leave') target.proc.write('/quit');
-  else target.proc.kill(scenario === 'crash' ? 'SIGKILL' : 'SIGSTOP');
+  const proc = processOf(target);
+  if (scenario === 'leave') proc.write('/quit');
+  else proc.kill(scenario === 'crash' ? 'SIGKILL' : 'SIGSTOP');
   depart(target, scenario === 'leave' ? 'quit' : scenario === 'crash' ? 'kill' : 'stop', action);
   const type = scenario === 'leave' ? 'member-left' : 'member-failed';
   const survivors = await waitAll(live.map((m) => m.nick), type, target.nick, action, scenario === 'leave' ? LEAVE_DEADLINE_MS : FAIL_DEADLINE_MS);
@@ -272,7 +362,7 @@ async function runDeparture(scenario: Exclude<Scenario, 'join'>, round: number):
     scenario, round, subject: target.nick, survivors, allKnowMs: lastOf(survivors),
     falsePositives: falsePositivesBetween(action, performance.now())
   };
-  if (scenario === 'freeze') target.proc.kill('SIGKILL');
+  if (scenario === 'freeze') proc.kill('SIGKILL');
   await waitExit(target);
   await replace();
   return result;
@@ -337,29 +427,43 @@ function table(summaries: Summary[]): string {
 
 interface Load {
   summary: LoadSummary;
+  /** CPU this process used in the window (the hosted peers, when there are any), in ms per second. */
+  benchCpuMsPerS: number;
   perMember: MemberLoad[];
   /** Member events in the window: none if it was steady. */
   events: Observation[];
 }
 
+/** Every live peer's membership counters: a process's through `/stats`, a hosted peer's directly. */
+async function readAllStats(): Promise<Map<string, StatsSample>> {
+  const samples = await readStats(live.flatMap((m) => m.proc === undefined ? [] : [{ nick: m.nick, proc: m.proc }]), STATS_DEADLINE_MS);
+  for (const host of hosts) {
+    for (const [nick, sample] of await host.stats()) if (live.some((m) => m.nick === nick)) samples.set(nick, sample);
+  }
+  return samples;
+}
+
 /** Reads every peer's counters, waits STEADY_S, reads them again. */
 async function measureLoad(): Promise<Load> {
-  const first = await readStats(live, STATS_DEADLINE_MS);
+  const first = await readAllStats();
   const from = performance.now();
+  const cpu = process.cpuUsage();
   await sleep(STEADY_S * 1000);
-  const second = await readStats(live, STATS_DEADLINE_MS);
+  const used = process.cpuUsage(cpu);
+  const benchCpuMsPerS = Math.round((used.user + used.system) / (performance.now() - from));
+  const second = await readAllStats();
   const perMember = loadBetween(first, second);
-  return { summary: summariseLoad(perMember), perMember, events: observations.filter((o) => o.at >= from && o.type !== 'member-updated') };
+  return { summary: summariseLoad(perMember), benchCpuMsPerS, perMember, events: observations.filter((o) => o.at >= from && o.type !== 'member-updated') };
 }
 
 /** The load figures of every cluster size in bench-results (this run's included), smallest first. */
-async function loadBySize(): Promise<{ members: number, startedAt: string, summary: LoadSummary }[]> {
-  const found: { members: number, startedAt: string, summary: LoadSummary }[] = [];
+async function loadBySize(): Promise<{ members: number, hosted: number, startedAt: string, summary: LoadSummary }[]> {
+  const found: { members: number, hosted: number, startedAt: string, summary: LoadSummary }[] = [];
   for (const name of await readdir(RESULTS_DIR)) {
     if (!/^membership-n\d+\.json$/.test(name)) continue;
-    const data = JSON.parse(await readFile(join(RESULTS_DIR, name), 'utf8')) as { members?: number, startedAt?: string, load?: Load };
+    const data = JSON.parse(await readFile(join(RESULTS_DIR, name), 'utf8')) as { members?: number, hosted?: number, startedAt?: string, load?: Load };
     if (data.load !== undefined && data.members !== undefined && data.startedAt !== undefined) {
-      found.push({ members: data.members, startedAt: data.startedAt, summary: data.load.summary });
+      found.push({ members: data.members, hosted: data.hosted ?? 0, startedAt: data.startedAt, summary: data.load.summary });
     }
   }
   return found.sort((a, b) => a.members - b.members);
@@ -370,7 +474,14 @@ async function main(): Promise<void> {
   const { url } = await startBootstrapServer(['--no-data-file', '--max-peers', '16']);
   bootstrapUrl = url;
   const formStart = performance.now();
-  for (let i = 0; i < MEMBERS; i++) {
+  if (HOSTED > 0) {
+    for (let i = 0; i < Math.min(THREADS, HOSTED); i++) hosts.push(new HostThread({ bootstrapUrl, profile: PROFILE }, onHostedEvent));
+  }
+  for (let i = 0; i < HOSTED; i++) {
+    live.push(await startHosted(hosts[i % hosts.length] as HostThread));
+    await sleep(STAGGER_MS);
+  }
+  for (let i = HOSTED; i < MEMBERS; i++) {
     const member = await startMember();
     live.push(member);
     // One start at a time: a Node process spends about a second of CPU starting, and dozens
@@ -381,15 +492,10 @@ async function main(): Promise<void> {
   }
   await waitMesh(live, FORM_DEADLINE_MS);
   const formMs = performance.now() - formStart;
-  console.error(`cluster of ${MEMBERS} formed in ${(formMs / 1000).toFixed(1)} s`);
+  console.error(`cluster of ${MEMBERS} (${HOSTED} in this process on ${hosts.length} threads) formed in ${(formMs / 1000).toFixed(1)} s`);
   // Starting 10+ Node processes loads the CPUs for a while after the mesh forms; suspicions
   // raised then are start-up noise, so round 1 waits for the cluster to be quiet.
-  const quietEnd = performance.now() + QUIET_MAX_MS;
-  for (;;) {
-    const lastAlarm = observations.filter((o) => o.type === 'member-suspect' || o.type === 'member-failed').at(-1)?.at ?? 0;
-    if (performance.now() - lastAlarm >= QUIET_MS || performance.now() > quietEnd) break;
-    await sleep(100);
-  }
+  await quiet();
   const formFalsePositives = falsePositivesBetween(0, performance.now());
   const quietMs = performance.now() - formStart - formMs;
   console.error(`quiet after ${(quietMs / 1000).toFixed(1)} s more; ${formFalsePositives.length} suspicions during start-up`);
@@ -397,11 +503,12 @@ async function main(): Promise<void> {
   const load = await measureLoad();
   const l = load.summary;
   console.error(`load per member: sent ${l.sentBytesPerS.median} B/s (max ${l.sentBytesPerS.max}), ${l.sentFramesPerS.median} frames/s; ` +
-    `${load.events.length} member events in the window`);
+    `${load.events.length} member events in the window; this process used ${load.benchCpuMsPerS} ms of CPU a second`);
 
   const results: RoundResult[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const scenario of SCENARIOS) {
+      await quiet();
       const r = scenario === 'join' ? await runJoin(round) : await runDeparture(scenario, round);
       results.push(r);
       const t = r.allKnowMs === null ? 'MISSED' : `${(r.allKnowMs / 1000).toFixed(3)} s`;
@@ -412,6 +519,8 @@ async function main(): Promise<void> {
   const summaries = SCENARIOS.map((s) => summarise(s, results));
   const md = [
     `# Membership benchmark (${PROFILE} profile, N=${MEMBERS}, ${ROUNDS} rounds)`,
+    ...(HOSTED > 0 ? ['', `${HOSTED} of the ${MEMBERS} peers are hosted in the benchmark process on ${hosts.length} worker threads (the observers);`,
+      'the others, and every scenario\'s subject, are peer processes.'] : []),
     '',
     `${startedAt}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; cluster formed in ${(formMs / 1000).toFixed(1)} s, quiet ${(quietMs / 1000).toFixed(1)} s later (${formFalsePositives.length} false suspicions during start-up, not counted below).`,
     '',
@@ -428,7 +537,8 @@ async function main(): Promise<void> {
     'Bytes and frames of the membership protocol itself (length prefix and message; not gossipsub, chat,',
     'or the multistream, Yamux and Noise overhead beneath), per member per second, from each peer\'s `/stats`',
     `at the start and end of the window. Member events in the window: ${load.events.length}` +
-      (load.events.length > 0 ? ` (not steady) — ${load.events.slice(0, 10).map((o) => `${o.observer} ${o.type} ${o.subject}`).join('; ')}` : '') + '.',
+      (load.events.length > 0 ? ` (not steady) — ${load.events.slice(0, 10).map((o) => `${o.observer} ${o.type} ${o.subject}`).join('; ')}` : '') + '.' +
+      (HOSTED > 0 ? ` The ${HOSTED} hosted peers used ${load.benchCpuMsPerS} ms of CPU a second between them (this process).` : ''),
     '',
     ...LOAD_TABLE_HEADER,
     loadRow(load.summary),
@@ -436,7 +546,7 @@ async function main(): Promise<void> {
   ].join('\n');
   await mkdir(RESULTS_DIR, { recursive: true });
   await writeFile(join(RESULTS_DIR, `${RESULTS_STEM}.json`), `${JSON.stringify({
-    startedAt, members: MEMBERS, rounds: ROUNDS, profile: PROFILE,
+    startedAt, members: MEMBERS, hosted: HOSTED, threads: hosts.length, rounds: ROUNDS, profile: PROFILE,
     machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg() },
     formMs, quietMs, formFalsePositives, load, summaries, results, allFalsePositives, memberlist: MEMBERLIST, targets: TARGETS
   }, null, 2)}\n`);
@@ -447,9 +557,9 @@ async function main(): Promise<void> {
     '',
     '## Load by cluster size (every bench-results/membership-n*.json)',
     '',
-    '| members | run | sent B/s per member, median | x smallest N |',
-    '|---:|---|---:|---:|',
-    ...sizes.map((x) => `| ${x.members} | ${x.startedAt} | ${x.summary.sentBytesPerS.median} | ` +
+    '| members | of them in one process | run | sent B/s per member, median | x smallest N |',
+    '|---:|---:|---|---:|---:|',
+    ...sizes.map((x) => `| ${x.members} | ${x.hosted} | ${x.startedAt} | ${x.summary.sentBytesPerS.median} | ` +
       `${(x.summary.sentBytesPerS.median / smallest.summary.sentBytesPerS.median).toFixed(2)} |`),
     ''
   ].join('\n');
@@ -460,6 +570,8 @@ async function main(): Promise<void> {
 try {
   await main();
 } finally {
+  // Hosted peers leave as /quit would make them; a stuck one does not hold the run up.
+  await Promise.all(hosts.map((host) => host.stop(EXIT_GRACE_MS)));
   await killAll();
   await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
   tempDirs.length = 0;

@@ -5,7 +5,7 @@
 import type { MemberEventType, MembershipServiceStats } from './membership/index.ts';
 
 export type PeerEvent =
-  | { type: 'ready', peerId: string, addrs: string[], nick: string, room: string | null, bootstrap: string }
+  | { type: 'ready', peerId: string, addrs: string[], nick: string, room: string | null, bootstrap: string, ts: number }
   | { type: 'message', room: string, id: string, from: string, nick: string, text: string, ts: number }
   | { type: 'sent', room: string, id: string, text: string, ts: number }
   | { type: 'room-joined', room: string }

@@ -144,7 +144,8 @@ export class Peer {
       addrs: this.addrs,
       nick: this.nickName,
       room: this.currentRoom ?? null,
-      bootstrap: this.options.bootstrapUrl
+      bootstrap: this.options.bootstrapUrl,
+      ts: Date.now()
     });
   }
 

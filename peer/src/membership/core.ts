@@ -36,7 +36,7 @@ import type { Evidence, Message, SyncDigest, SyncWant, Update } from './messages
 import { retransmitLimit, suspicionBounds } from './profiles.ts';
 import type { MembershipProfile } from './profiles.ts';
 import type { RandomSource } from './random.ts';
-import { randomInt } from './random.ts';
+import { randomInt, shuffle } from './random.ts';
 import { Suspicion } from './suspicion.ts';
 import { TimerQueue } from './timer-queue.ts';
 import type { TimerEntry } from './timer-queue.ts';
@@ -352,12 +352,26 @@ export class MembershipCore {
     }
   }
 
+  #knownLive(id: MemberId): boolean {
+    const handle = this.#table.lookup(id);
+    return handle >= 0 && isLive(this.#table.state(handle));
+  }
+
   #onMessage(from: MemberId, message: Message): void {
     if (this.#phase === 'leaving') {
       if (message.type === 'ping' && message.target === this.#selfId) this.#send(from, { type: 'ack', seq: message.seq });
       return;
     }
+    // A join reaches a seed as a sync opening that carries the newcomer's own claim. The seed
+    // is the first to know and, unlike the newcomer, already connected to the cluster: it
+    // announces the newcomer for it.
+    const joining = message.type === 'sync' && message.step === 0 && !this.#knownLive(from);
     for (const update of message.updates) this.#applyUpdate(update, 'gossip');
+    if (joining && this.#knownLive(from)) {
+      const handle = this.#table.lookup(from);
+      const claim = this.#table.claim(handle);
+      if (claim !== undefined) this.#announce({ kind: 'alive', claim }, handle);
+    }
     switch (message.type) {
       case 'ping':
         if (message.target === this.#selfId) this.#send(from, { type: 'ack', seq: message.seq });
@@ -391,7 +405,11 @@ export class MembershipCore {
     const session = this.#joinSession;
     if (session === undefined || this.#joined) return;
     const root = computeDigests(this.#table, [{ depth: 0, prefix: 0 }], false).get(bucketKey(0, 0)) ?? EMPTY_DIGEST;
-    for (const seed of this.#seeds.keys()) {
+    // A few seeds at a time (a fresh random few at each retry): each one that learns of us
+    // announces us to announceNodes members, and each costs us a dial while we start.
+    const seeds = [...this.#seeds.keys()];
+    shuffle(this.#random, seeds);
+    for (const seed of seeds.slice(0, this.#profile.joinSeeds)) {
       // Our own claim rides along whatever the queue holds: the seed must learn who we are.
       const updates = [{ kind: 'alive', claim: this.#claim } as const, ...this.#takeUpdates(this.#profile.piggybackBytes)];
       this.#emitSend(seed, {
@@ -407,10 +425,7 @@ export class MembershipCore {
     this.#phase = 'leaving';
     const claim = createLeaveClaim(this.#signer, this.#selfId, this.#incarnation);
     this.#broadcast(this.#selfId, { kind: 'left', claim });
-    // More first-hand recipients than a normal update: a leaver cannot retransmit for long.
-    for (const target of this.#table.randomLive(2 * this.#profile.gossipNodes, (h) => h === this.#self)) {
-      this.#send(this.#table.index.idAt(target), { type: 'gossip' }, this.#profile.gossipBytes);
-    }
+    this.#announce({ kind: 'left', claim });
     this.#nextProbeAt = undefined;
     this.#nextSyncAt = undefined;
     this.#nextJoinAt = undefined;
@@ -693,6 +708,7 @@ export class MembershipCore {
     this.#claim = createAliveClaim(this.#signer, this.#selfId, this.#incarnation, this.#meta);
     this.#table.setAlive(this.#self, this.#claim);
     this.#broadcast(this.#selfId, { kind: 'alive', claim: this.#claim });
+    this.#announce({ kind: 'alive', claim: this.#claim });
   }
 
   // ---------------------------------------------------------------- sync
@@ -844,6 +860,13 @@ export class MembershipCore {
   }
 
   // ---------------------------------------------------------------- dissemination
+
+  /** News first-hand, straight to announceNodes random live members but `skip` (see the profile). */
+  #announce(update: Update, skip = this.#self): void {
+    for (const target of this.#table.randomLive(this.#profile.announceNodes, (h) => h === this.#self || h === skip)) {
+      this.#emitSend(this.#table.index.idAt(target), { type: 'gossip', updates: [update] });
+    }
+  }
 
   #broadcast(id: MemberId, update: Update): void {
     this.#queue.enqueue(id, update, updateSize(update));

@@ -81,6 +81,19 @@ export interface MembershipProfile {
    */
   readonly gossipInterval: number;
   readonly gossipNodes: number;
+  /**
+   * A member's own news (a refutation, new metadata, its leave) goes at once from it to this
+   * many random live members, on top of the gossip; a join goes from each seed that the
+   * newcomer joined through (the seed is already connected to the cluster, the newcomer is
+   * not). This news is rare, and it is what others must hear soonest: a refutation races
+   * suspicion timers, a leaver stops retransmitting within leaveTimeout, and a newcomer is
+   * not "known by all" until the last member hears of it. With N <= announceNodes + 1
+   * everyone hears it first-hand; in a bigger cluster the announced members' eager push
+   * covers the rest in one more hop. The cost is announceNodes messages per such update
+   * (joinSeeds times that for a join), against about N * retransmitLimit for the gossip of
+   * any update.
+   */
+  readonly announceNodes: number;
   /** A dead member still receives gossip this long, so that, if alive, it learns and refutes. */
   readonly gossipToTheDead: number;
   /** Bytes of piggybacked updates allowed on a ping, ack or other protocol message. */
@@ -109,6 +122,8 @@ export interface MembershipProfile {
   readonly reconnectInterval: number;
   readonly reconnectTimeout: number;
 
+  /** Seeds a join sync goes to at each attempt, picked at random from those known. */
+  readonly joinSeeds: number;
   /** While no seed has answered, the join is retried this often. */
   readonly joinRetryInterval: number;
   /** After leave(), how long the leave is gossiped before the core reports it is done. */
@@ -146,6 +161,7 @@ export const LOCAL_PROFILE: MembershipProfile = {
   retransmitMult: 3,
   gossipInterval: 100,
   gossipNodes: 3,
+  announceNodes: 32,
   gossipToTheDead: 10_000,
   piggybackBytes: 1400,
   gossipBytes: 8192,
@@ -153,6 +169,7 @@ export const LOCAL_PROFILE: MembershipProfile = {
   deadRetention: 300_000,
   reconnectInterval: 5000,
   reconnectTimeout: 3_600_000,
+  joinSeeds: 3,
   joinRetryInterval: 500,
   leaveTimeout: 500,
   pauseThreshold: 800,
@@ -182,6 +199,7 @@ export const LAN_PROFILE: MembershipProfile = {
   retransmitMult: 4,
   gossipInterval: 100,
   gossipNodes: 3,
+  announceNodes: 32,
   gossipToTheDead: 10_000,
   piggybackBytes: 1400,
   gossipBytes: 8192,
@@ -189,6 +207,7 @@ export const LAN_PROFILE: MembershipProfile = {
   deadRetention: 300_000,
   reconnectInterval: 10_000,
   reconnectTimeout: 86_400_000,
+  joinSeeds: 3,
   joinRetryInterval: 1000,
   leaveTimeout: 1000,
   pauseThreshold: 1000,
@@ -213,6 +232,7 @@ export const WAN_PROFILE: MembershipProfile = {
   retransmitMult: 4,
   gossipInterval: 500,
   gossipNodes: 4,
+  announceNodes: 32,
   gossipToTheDead: 60_000,
   piggybackBytes: 1400,
   gossipBytes: 8192,
@@ -220,6 +240,7 @@ export const WAN_PROFILE: MembershipProfile = {
   deadRetention: 600_000,
   reconnectInterval: 30_000,
   reconnectTimeout: 86_400_000,
+  joinSeeds: 3,
   joinRetryInterval: 3000,
   leaveTimeout: 3000,
   pauseThreshold: 5000,

@@ -19,6 +19,13 @@ const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
 const DIAL_TIMEOUT_MS = 5_000;
 const REDIAL_JITTER_MS = 2_000;
+/**
+ * Seed dials in flight at once. A peer that has just started learns up to maxPeers seeds in
+ * one answer; dialling them all at once makes every Noise handshake share a cold process,
+ * so the first connection (the one the membership join is waiting for) is up last. A
+ * few at a time, the first are up in a few ms and the rest follow.
+ */
+const MAX_PARALLEL_DIALS = 2;
 
 interface SeedState extends Seed {
   nextDialAt: number;
@@ -50,6 +57,7 @@ export class SeedDialer {
 
   stop(): void {
     clearInterval(this.timer);
+    this.timer = undefined;
     this.seeds.clear();
   }
 
@@ -75,6 +83,8 @@ export class SeedDialer {
 
   private tick(): void {
     const now = Date.now();
+    let dialing = 0;
+    for (const seed of this.seeds.values()) if (seed.dialing) dialing++;
     for (const seed of this.seeds.values()) {
       if (seed.dialing || seed.nextDialAt > now) continue;
       if (this.node.getConnections(peerIdFromString(seed.peerId)).length > 0) {
@@ -90,6 +100,8 @@ export class SeedDialer {
         seed.nextDialAt = now + Math.random() * REDIAL_JITTER_MS;
         continue;
       }
+      if (dialing >= MAX_PARALLEL_DIALS) continue;
+      dialing++;
       void this.dial(seed);
     }
   }
@@ -110,6 +122,8 @@ export class SeedDialer {
       if (this.seeds.get(seed.peerId) === seed) this.onUnreachable(seed.peerId);
     } finally {
       seed.dialing = false;
+      // The next seed waiting for a dial slot need not wait for the next tick.
+      if (this.timer !== undefined) this.tick();
     }
   }
 }

@@ -194,6 +194,45 @@ describe('membership core', () => {
     expect(c.eventsOf('member-joined').filter((e) => e.observer === newcomer)).toHaveLength(4);
   });
 
+  it('a seed announces a newcomer to announceNodes members at once (not a re-join); a leaver announces its leave', () => {
+    // One gossip target, so that the eager push is told apart from the announcements.
+    const profile = { ...P, announceNodes: 5, gossipNodes: 1 };
+    const c = new HandCluster(8, profile);
+    const [seed] = c.ids as [string];
+    const [newcomer] = ids(9).slice(8) as [string];
+    c.cores.set(newcomer, new MembershipCore({
+      self: { id: newcomer, meta: metaOf(8) }, profile, now: () => c.time, random: seededRandom(77), signer: simulatedSigner(newcomer)
+    }));
+    const isAbout = (kind: 'alive' | 'left') => (s: Sent): boolean => s.message.type === 'gossip' && s.message.updates.length === 1 &&
+      s.message.updates[0]!.kind === kind && s.message.updates[0]!.claim.id === newcomer;
+    /** The newcomer's join syncs, delivered; then what the seed announced, taken. */
+    const joinAndTakeAnnouncements = (): Sent[] => {
+      c.input(newcomer, { type: 'join', seeds: [{ id: seed, addrs: [] }] });
+      for (const sync of c.take((s) => s.from === newcomer && s.message.type === 'sync')) c.deliver(sync);
+      return c.take((s) => s.from === seed && isAbout('alive')(s));
+    };
+    const first = joinAndTakeAnnouncements();
+    expect(new Set(first.map((s) => s.to)).size).toBeGreaterThanOrEqual(5);
+    expect(first.every((s) => s.to !== newcomer && c.ids.includes(s.to))).toBe(true);
+    for (const announcement of first) c.deliver(announcement);
+    expect(c.eventsOf('member-joined', newcomer).length).toBeGreaterThanOrEqual(6);
+    c.flush();
+    c.advance(c.time + 2000);
+    expect(c.eventsOf('member-joined', newcomer)).toHaveLength(8);
+    expect(joinAndTakeAnnouncements()).toEqual([]);
+    c.flush();
+    c.input(newcomer, { type: 'leave' });
+    expect(new Set(c.take((s) => s.from === newcomer && isAbout('left')(s)).map((s) => s.to)).size).toBeGreaterThanOrEqual(5);
+  });
+
+  it('joins through joinSeeds of its seeds at a time', () => {
+    const c = new HandCluster(8);
+    const [a, ...seeds] = c.ids as [string, ...string[]];
+    c.input(a, { type: 'join', seeds: seeds.map((id) => ({ id, addrs: [] })) });
+    const syncs = c.take((s) => s.from === a && s.message.type === 'sync' && s.message.step === 0);
+    expect(new Set(syncs.map((s) => s.to)).size).toBe(P.joinSeeds);
+  });
+
   it('a member re-joining a cluster that already knows it is answered once, and stops retrying', () => {
     // The peer re-joins through its seeds at every lease renewal; in a converged cluster
     // the seeds have nothing to send back, yet must answer, or the join retries forever.
