@@ -492,7 +492,7 @@ async function main(): Promise<void> {
   }
   await waitMesh(live, FORM_DEADLINE_MS);
   const formMs = performance.now() - formStart;
-  console.error(`cluster of ${MEMBERS} (${HOSTED} in this process on ${hosts.length} threads) formed in ${(formMs / 1000).toFixed(1)} s`);
+  console.error(`cluster of ${MEMBERS}${HOSTED > 0 ? ` (${HOSTED} in this process on ${hosts.length} threads)` : ''} formed in ${(formMs / 1000).toFixed(1)} s`);
   // Starting 10+ Node processes loads the CPUs for a while after the mesh forms; suspicions
   // raised then are start-up noise, so round 1 waits for the cluster to be quiet.
   await quiet();
@@ -503,7 +503,7 @@ async function main(): Promise<void> {
   const load = await measureLoad();
   const l = load.summary;
   console.error(`load per member: sent ${l.sentBytesPerS.median} B/s (max ${l.sentBytesPerS.max}), ${l.sentFramesPerS.median} frames/s; ` +
-    `${load.events.length} member events in the window; this process used ${load.benchCpuMsPerS} ms of CPU a second`);
+    `${load.events.length} member events in the window` + (HOSTED > 0 ? `; the hosted peers used ${load.benchCpuMsPerS} ms of CPU a second` : ''));
 
   const results: RoundResult[] = [];
   for (let round = 1; round <= ROUNDS; round++) {

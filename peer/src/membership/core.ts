@@ -396,6 +396,9 @@ export class MembershipCore {
     if (this.#phase !== 'running') return;
     for (const seed of seeds) if (seed.id !== this.#selfId) this.#seeds.set(seed.id, seed.addrs);
     if (this.#seeds.size === 0) return;
+    // A re-join (the peer calls join at every lease renewal) is there to heal a split from
+    // the seeds: once joined, with every seed a live member, there is nothing to heal.
+    if (this.#joined && seeds.every((seed) => seed.id === this.#selfId || this.#knownLive(seed.id))) return;
     this.#joinSession = randomInt(this.#random, MAX_SEQ);
     this.#joined = false;
     this.#sendJoin();

@@ -225,6 +225,27 @@ describe('membership core', () => {
     expect(new Set(c.take((s) => s.from === newcomer && isAbout('left')(s)).map((s) => s.to)).size).toBeGreaterThanOrEqual(5);
   });
 
+  it('once joined, re-joins only when a seed is not a live member (a split to heal)', () => {
+    const c = new HandCluster(5);
+    const [a, ...seeds] = c.ids as [string, ...string[]];
+    const joinSyncs = (): Sent[] => c.take((s) => s.from === a && s.message.type === 'sync' && s.message.step === 0);
+    const rejoin = (): void => {
+      c.input(a, { type: 'join', seeds: seeds.map((id) => ({ id, addrs: [] })) });
+    };
+    rejoin();
+    for (const sync of joinSyncs()) c.deliver(sync);
+    c.flush();
+    rejoin();
+    expect(joinSyncs()).toEqual([]);
+    // The cluster saw a seed leave; the bootstrap set still lists it.
+    c.input(seeds[0]!, { type: 'leave' });
+    c.flush();
+    c.advance(c.time + P.leaveTimeout);
+    expect(c.core(a).member(seeds[0]!)).toMatchObject({ state: 'left' });
+    rejoin();
+    expect(joinSyncs().length).toBeGreaterThan(0);
+  });
+
   it('joins through joinSeeds of its seeds at a time', () => {
     const c = new HandCluster(8);
     const [a, ...seeds] = c.ids as [string, ...string[]];
