@@ -1,6 +1,6 @@
 /**
  * Membership benchmark:
- * `node scripts/bench-membership.ts [--members N] [--in-process H] [--rounds R] [--profile lan] [--steady S]`.
+ * `node scripts/bench-membership.ts [--members N] [--in-process H [--threads T]] [--rounds R] [--profile lan] [--steady S]`.
  *
  * Real peer processes on 127.0.0.1 (`peer/src/main.ts --json --no-mdns ...`, through
  * peer/test/support/processes.ts) against one bootstrap server (`--no-data-file --max-peers 16`),
@@ -112,9 +112,8 @@ const RESULTS_STEM = `membership-n${MEMBERS}`;
 
 interface Member {
   nick: string;
-  /** A peer process, or undefined for a peer hosted in this process (then `host`). */
+  /** A peer process, or undefined for a peer hosted in this process (on a HostThread). */
   proc: PeerProc | undefined;
-  host: HostThread | undefined;
   dir: string;
   spawnedAt: number;
   readyAt: number | null;
@@ -161,7 +160,7 @@ async function startMember(): Promise<Member> {
   const dir = await memberDir(nick);
   const spawnedAt = performance.now();
   const proc = startPeer(['--nick', nick, '--data-dir', dir, '--bootstrap', bootstrapUrl, '--membership-profile', PROFILE]);
-  const member: Member = { nick, proc, host: undefined, dir, spawnedAt, readyAt: null };
+  const member: Member = { nick, proc, dir, spawnedAt, readyAt: null };
   proc.child.stdin.on('error', () => undefined);
   // A second reader of the same stdout, to stamp each line with the time it was read.
   createInterface({ input: proc.child.stdout }).on('line', (line) => {
@@ -181,7 +180,7 @@ async function startMember(): Promise<Member> {
 async function startHosted(host: HostThread): Promise<Member> {
   const nick = `p${nextNick++}`;
   const dir = await memberDir(nick);
-  const member: Member = { nick, proc: undefined, host, dir, spawnedAt: performance.now(), readyAt: null };
+  const member: Member = { nick, proc: undefined, dir, spawnedAt: performance.now(), readyAt: null };
   hostedByNick.set(nick, member);
   await host.start(nick, dir);
   return member;
