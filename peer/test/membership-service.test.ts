@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { generateKeyPair } from '@libp2p/crypto/keys';
-import type { Libp2p, Stream } from '@libp2p/interface';
+import type { Libp2p, Startable, Stream } from '@libp2p/interface';
 import { createAliveClaim, createLeaveClaim } from '../src/membership/claims.ts';
 import { FrameDecoder, FrameError, encodeFrame } from '../src/membership/framing.ts';
 import { MEMBERSHIP_PROTOCOL_ID, MembershipInputError, ed25519Signer, encodeMessage } from '../src/membership/index.ts';
@@ -207,6 +207,18 @@ describe('membership service on five nodes', () => {
     for (const member of members.slice(0, 3)) {
       expect(eventsAbout(member, 'member-failed', m(4).id)).toEqual([]);
       for (const other of members.slice(0, 3)) expect(eventsAbout(member, 'member-failed', other.id)).toEqual([]);
+    }
+  });
+
+  it('hangs up on a member it holds failed, though its connection is still open', async () => {
+    // The node keeps running and keeps its connections; only its membership goes silent,
+    // as a frozen or cut-off peer's would.
+    const silent = m(2);
+    // The service is a libp2p Startable; the node would stop it along with everything else.
+    await (silent.node.services.membership as unknown as Startable).stop();
+    for (const member of members.slice(0, 2)) {
+      await waitFor(`the failure at ${member.id}`, () => eventsAbout(member, 'member-failed', silent.id).length > 0, FAIL_MS);
+      await waitFor(`${member.id} to hang up on the failed member`, () => member.node.getConnections(silent.node.peerId).length === 0, SPREAD_MS);
     }
   });
 });

@@ -139,6 +139,7 @@ export interface MembershipComponents {
     getConnections(peerId?: PeerId): Connection[];
     openConnection(peer: DialTarget, options?: AbortOptions): Promise<Connection>;
     openStream(peer: DialTarget, protocol: string, options?: AbortOptions): Promise<Stream>;
+    closeConnections(peer: PeerId, options?: AbortOptions): Promise<void>;
   };
   addressManager: {
     getAddresses(): Multiaddr[];

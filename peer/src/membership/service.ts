@@ -271,6 +271,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         this.#send(output.to, output.message);
       } else if (output.type === 'event') {
         membersChanged = true;
+        if (output.event.type === 'member-failed') this.#hangUp(output.event.peerId);
         this.safeDispatchEvent(output.event.type, { detail: output.event });
       } else {
         this.#whenLeft?.();
@@ -593,6 +594,25 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     shuffle(Math.random, inOurRooms);
     shuffle(Math.random, others);
     for (const id of [...inOurRooms, ...others].slice(0, this.#connectionTarget - count)) this.#connect(id);
+  }
+
+  /**
+   * Closes every connection to a member we hold failed. A crashed peer's connections close
+   * by themselves, but those to a frozen or cut-off one stay open while it is silent, and
+   * gossipsub would keep queueing messages on them; libp2p's connection monitor, which
+   * would find them, pings too rarely to matter (see CONNECTION_MONITOR). If the member was
+   * only slow, it refutes and members dial it again.
+   */
+  #hangUp(id: MemberId): void {
+    let peer: PeerId;
+    try {
+      peer = peerIdFromString(id);
+    } catch {
+      return;
+    }
+    this.#components.connectionManager.closeConnections(peer).catch((err: unknown) => {
+      this.#log('could not close the connections to failed member %s - %e', id, err);
+    });
   }
 
   #connect(id: MemberId): void {
