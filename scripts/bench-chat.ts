@@ -7,7 +7,7 @@
  *         one bootstrap server process (`--max-peers 16`, so the set holds every peer and
  *         each peer dials all earlier ones), all in room lobby;
  *   bare  scripts/bench-chat/bare-node.ts: the same libp2p settings and the same `pubsub()`
- *         factory (StrictSign, our msgIdFn, flood publish, score parameters) without the chat
+ *         factory (StrictSign, our msgIdFn, mesh publish, score parameters) without the chat
  *         service, each node dialling every earlier one; the payload is the chat wire message
  *         of the same text, so the bytes gossiped are the same size.
  * In each, member 0 is the publisher, driven through stdin at a fixed rate, and the 9 others

@@ -50,14 +50,13 @@ export const IP_COLOCATION_WHITELIST = ['127.0.0.1', '::1'];
 
 /**
  * Mesh degree: half of gossipsub's defaults (D 6, Dlo 4, Dhi 12, Dout 2, Dscore 4, Dlazy 6).
- * With flood publishing every author already sends each message straight to every room
- * member it knows, so mesh forwarding mostly delivers copies a peer already has, and each
- * copy costs a decryption, a decode and usually a signature check (copies that arrive
- * together are all verified before the first is cached). In bench-chat (10 processes,
- * 50 msg/s) halving D cut a bare gossipsub receiver's CPU per message from 3.4 to 2.5 ms.
- * Three mesh links, gossip to three more peers each heartbeat and flood publishing still reach a
- * member whose direct copy was lost; the price is a slower repair when an author's
- * direct sends fail and two of a peer's mesh links die at once.
+ * A peer gets a copy of each message from about each of its mesh links, all but the first
+ * of them duplicates, and each copy costs a decryption and a decode. In bench-chat
+ * (10 processes, 50 msg/s, authors then flood-publishing) halving D cut a bare gossipsub
+ * receiver's CPU per message from 3.4 to 2.5 ms. Three mesh links, and gossip (IHAVE/IWANT)
+ * to three more peers each heartbeat, still reach a member whose copy was lost; the price
+ * is a slower repair when two of a peer's mesh links die at once, and a hop more across a
+ * big room.
  */
 export const MESH_DEGREE = { D: 3, Dlo: 2, Dhi: 6, Dout: 1, Dscore: 2, Dlazy: 3 } as const;
 
@@ -65,7 +64,7 @@ export const MESH_DEGREE = { D: 3, Dlo: 2, Dhi: 6, Dout: 1, Dscore: 2, Dlazy: 3 
  * Peer score thresholds (gossipsub defaults, except PX, written out because the room
  * weights below are tuned against them):
  * - below gossipThreshold (-10) no gossip is exchanged with a peer,
- * - below publishThreshold (-50) we do not flood-publish to it,
+ * - below publishThreshold (-50) we do not publish to it,
  * - below graylistThreshold (-80) everything it sends is dropped.
  * acceptPXThreshold is 0: gossipsub's default (10) is a score a seed never reaches in the
  * second after a newcomer joins it, which is exactly when the seed prunes its oversized
@@ -86,8 +85,9 @@ export const SCORE_THRESHOLDS: PeerScoreThresholds = {
  *
  * The invalid-message penalty (P4) is weight x counter^2 and the counter decays by 0.9
  * a second (to zero in about 22 s). One bad message costs 1 point: the sender is pruned
- * from our mesh for a while but stays far above every threshold, and since publishing
- * floods to all subscribers its next valid message still arrives. Four quick ones cross
+ * from our mesh for a while but stays far above every threshold, so its next valid
+ * message is still accepted and forwarded by the peers it publishes to (its own mesh,
+ * topped up to D subscribers above publishThreshold). Four quick ones cross
  * gossipThreshold; a steady one a second holds the counter near 10, i.e. -100: graylisted.
  *
  * Mesh delivery penalties (P3, P3b) are off: a quiet chat room delivers nothing for
