@@ -625,7 +625,11 @@ export class MembershipCore {
     const accuser = via === 'gossip' ? from : this.#selfId;
     const existing = this.#suspicions.get(handle);
     if (state === SUSPECT && existing) {
-      if (incarnation > this.#table.incarnation(handle)) this.#table.setIncarnation(handle, incarnation);
+      // A confirmation, even one that names a later incarnation (the suspect has refuted,
+      // and someone doubts its new life too). The incarnation we hold stays that of the
+      // claim we hold, as in memberlist: raising it here made us drop the signed claim of
+      // that later life when it arrived (no newer than what we held), so this suspicion
+      // outlived the refutation and failed a live member (bench-membership, 50 processes).
       let news = false;
       if (evidence === 'unreachable' && !existing.unreachable && via === 'gossip') {
         existing.upgrade(suspicionBounds(this.#profile, this.#table.liveCount, true));

@@ -153,11 +153,6 @@ export class MemberTable {
     this.#since.set(handle, now);
   }
 
-  /** Raises a live member's incarnation (a suspicion about a newer incarnation we missed). */
-  setIncarnation(handle: number, incarnation: number): void {
-    this.#setIncarnation(handle, incarnation);
-  }
-
   setDead(handle: number, incarnation: number, now: number): void {
     this.#setGone(handle, DEAD, incarnation, now);
   }

@@ -4,8 +4,9 @@ import { MembershipCore, MembershipInputError } from '../../src/membership/core.
 import { LAN_PROFILE, suspicionBounds } from '../../src/membership/profiles.ts';
 import { seededRandom } from '../../src/membership/random.ts';
 import { simulatedSigner } from '../../src/membership/simulated-signer.ts';
-import { HandCluster, ids, metaOf } from './support.ts';
+import { HandCluster, claimOf, ids, metaOf } from './support.ts';
 import type { Sent } from './support.ts';
+import type { Message } from '../../src/membership/messages.ts';
 
 const P = LAN_PROFILE;
 const isPingTo = (to: string) => (s: Sent): boolean => s.message.type === 'ping' && s.to === to;
@@ -105,6 +106,21 @@ describe('membership core', () => {
     const failed = c.eventsOf('member-failed', b);
     expect(failed.map((e) => e.observer).sort()).toEqual(c.ids.filter((id) => id !== b).sort());
     expect(failed.find((e) => e.observer === a)!.at).toBe(suspectedAt + bounds.min);
+  });
+
+  it('a refutation still clears a suspicion that a doubt about the refuted life confirmed', () => {
+    const c = new HandCluster(4);
+    const [a, x, m, r] = c.ids as [string, string, string, string];
+    const gossip = (from: string, updates: Message['updates']): void =>
+      void c.input(a, { type: 'message', from, message: { type: 'gossip', updates } });
+    gossip(m, [{ kind: 'suspect', id: x, incarnation: 0, from: m, evidence: 'timeout' }]);
+    expect(c.core(a).member(x)?.state).toBe('suspect');
+    // x refuted with incarnation 1, and r already doubts that new life too; its suspicion
+    // reaches a before x's refutation does.
+    gossip(r, [{ kind: 'suspect', id: x, incarnation: 1, from: r, evidence: 'unreachable' }]);
+    gossip(m, [{ kind: 'alive', claim: claimOf(x, 1, 1) }]);
+    expect(c.core(a).member(x)).toMatchObject({ state: 'alive', incarnation: 1 });
+    expect(c.eventsOf('member-alive', x).map((e) => e.observer)).toEqual([a]);
   });
 
   it('a lost connection probes at once; refused sends make it fail in half a second', () => {

@@ -10,7 +10,7 @@ const memberIds = ids(40);
 
 describe('member table', () => {
   it('keeps its maintained digests equal to a full recomputation', () => {
-    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 39 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 9 })), { maxLength: 120 }), (ops) => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 39 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 9 })), { maxLength: 120 }), (ops) => {
       const table = new MemberTable(new MemberIndex(), seededRandom(1));
       for (const [who, op, incarnation] of ops) {
         const id = memberIds[who]!;
@@ -23,7 +23,6 @@ describe('member table', () => {
         else if (op === 1 && table.state(handle) <= 2) table.setSuspect(handle, Math.max(incarnation, table.incarnation(handle)), 0);
         else if (op === 2) table.setDead(handle, table.incarnation(handle), 0);
         else if (op === 3) table.remove(handle);
-        else if (op === 4 && table.state(handle) <= 2) table.setIncarnation(handle, Math.max(incarnation, table.incarnation(handle)));
       }
       const root = computeDigests(table, [{ depth: 0, prefix: 0 }], true);
       // Depth 1 with children forces the full pass; compare the top levels both ways.
