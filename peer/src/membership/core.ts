@@ -57,6 +57,14 @@ export interface MembershipCoreInit {
    * simulated cluster, or a table restored from trusted storage). No events are emitted.
    */
   readonly knownMembers?: readonly AliveClaim[];
+  /**
+   * Whether we hold a connection to a member. Given, first-hand news and gossip go to
+   * connected members when there are any: over libp2p every other target costs a dial and
+   * a handshake at both ends, which a peer that has just started (or is starved) cannot
+   * afford in the burst of a refutation. Absent (the simulator), every member counts as
+   * connected.
+   */
+  readonly connected?: (id: MemberId) => boolean;
 }
 
 export interface Seed {
@@ -166,6 +174,7 @@ export class MembershipCore {
   readonly #clock: () => number;
   readonly #random: RandomSource;
   readonly #signer: Signer;
+  readonly #connected: ((id: MemberId) => boolean) | undefined;
   readonly #selfId: MemberId;
   readonly #table: MemberTable;
   readonly #self: number;
@@ -217,6 +226,7 @@ export class MembershipCore {
     this.#clock = init.now;
     this.#random = init.random;
     this.#signer = init.signer;
+    this.#connected = init.connected;
     this.#selfId = init.self.id;
     this.#meta = init.self.meta;
     this.#incarnation = Math.min(MAX_INCARNATION, Math.max(0, Math.floor(init.self.incarnation ?? 0)));
@@ -870,7 +880,7 @@ export class MembershipCore {
 
   /** News first-hand, straight to announceNodes random live members but `skip` (see the profile). */
   #announce(update: Update, skip = this.#self): void {
-    for (const target of this.#table.randomLive(this.#profile.announceNodes, (h) => h === this.#self || h === skip)) {
+    for (const target of this.#randomTargets(this.#profile.announceNodes, (h) => h === this.#self || h === skip)) {
       this.#emitSend(this.#table.index.idAt(target), { type: 'gossip', updates: [update] });
     }
   }
@@ -907,10 +917,20 @@ export class MembershipCore {
     this.#out.push({ type: 'send', to, message });
   }
 
+  /** Up to k random live members but excluded ones: connected ones, if we know of any (see `connected`). */
+  #randomTargets(k: number, exclude: (handle: number) => boolean): number[] {
+    const connected = this.#connected;
+    if (connected !== undefined) {
+      const targets = this.#table.randomLive(k, (h) => exclude(h) || !connected(this.#table.index.idAt(h)));
+      if (targets.length > 0) return targets;
+    }
+    return this.#table.randomLive(k, exclude);
+  }
+
   /** Gossip targets: live members, and the recently dead, who may yet refute. */
   #gossipTargets(): number[] {
     const profile = this.#profile;
-    const targets = this.#table.randomLive(profile.gossipNodes, (h) => h === this.#self);
+    const targets = this.#randomTargets(profile.gossipNodes, (h) => h === this.#self);
     if (this.#table.liveCount - 1 < profile.gossipNodes) {
       for (const h of this.#table.gone()) {
         if (targets.length >= profile.gossipNodes) break;

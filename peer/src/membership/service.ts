@@ -91,6 +91,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   readonly #connectionTarget: number;
   readonly #channels = new Map<MemberId, Channel>();
   readonly #inbound = new Set<Stream>();
+  /** Open connections per remote peer, for the core's `connected`. */
+  readonly #openConnections = new Map<string, number>();
   /** Members we are connecting to for connectivity's sake (not for a message). */
   readonly #dialing = new Set<MemberId>();
   #meta: MemberMeta;
@@ -151,7 +153,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       profile: this.profile,
       now: () => Date.now(),
       random: () => Math.random(),
-      signer: this.#signer
+      signer: this.#signer,
+      connected: (id) => this.#openConnections.has(id)
     });
     this.#leaving = undefined;
     this.#running = true;
@@ -352,7 +355,12 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
    * slow peer also causes, and the connection manager prunes connections to live peers.
    */
   #watch(connection: Connection): void {
+    const remote = connection.remotePeer.toString();
+    this.#openConnections.set(remote, (this.#openConnections.get(remote) ?? 0) + 1);
     connection.addEventListener('close', (evt: StreamCloseEvent) => {
+      const left = (this.#openConnections.get(remote) ?? 1) - 1;
+      if (left > 0) this.#openConnections.set(remote, left);
+      else this.#openConnections.delete(remote);
       if (!this.#running) return;
       this.#queueConnectivityCheck();
       if (evt.local) return;
