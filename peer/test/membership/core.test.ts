@@ -123,6 +123,21 @@ describe('membership core', () => {
     expect(c.eventsOf('member-alive', x).map((e) => e.observer)).toEqual([a]);
   });
 
+  it('sends first-hand news and gossip only to members it holds a connection to, when there are any', () => {
+    const members = ids(8);
+    const [self, linked] = members as [string, string];
+    const core = (connected?: (id: string) => boolean): MembershipCore => new MembershipCore({
+      self: { id: self, meta: metaOf(0) }, profile: P, now: () => 1000, random: seededRandom(5),
+      signer: simulatedSigner(self), knownMembers: members.map((id, i) => claimOf(id, i)), connected
+    });
+    const targetsOfNews = (c: MembershipCore): Set<string> => new Set(c.handle({ type: 'update-meta', meta: { ...metaOf(0), rooms: ['news'] } })
+      .flatMap((o) => (o.type === 'send' ? [o.to] : [])));
+    expect(targetsOfNews(core((id) => id === linked))).toEqual(new Set([linked]));
+    // Connected to nobody: random members, as without the predicate.
+    expect(targetsOfNews(core(() => false)).size).toBe(members.length - 1);
+    expect(targetsOfNews(core()).size).toBe(members.length - 1);
+  });
+
   it('a lost connection probes at once; refused sends make it fail in half a second', () => {
     const c = new HandCluster(4);
     const [a, b] = c.ids as [string, string];
