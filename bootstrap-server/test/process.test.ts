@@ -10,7 +10,7 @@ import type { Interface } from 'node:readline';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BootstrapClient } from '@cli-chat/bootstrap-api';
+import { BootstrapClient, routes } from '@cli-chat/bootstrap-api';
 import { testDir, testPeer } from './support.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -90,6 +90,37 @@ describe('the bootstrap-server process', () => {
     expect(list.peers.map((p) => p.peerId)).toEqual([peer.peerId]);
     second.child.kill('SIGINT');
     expect(await exitCode(second)).toBe(0);
+  });
+
+  it('answers and keeps the joins it is verifying when SIGINT arrives, then exits 0', async () => {
+    const cwd = await testDir();
+    const dataFile = join(cwd, 'registry.json');
+    const peers = await Promise.all(Array.from({ length: 300 }, () => testPeer()));
+    const bodies = await Promise.all(peers.map(async (p) => JSON.stringify({ record: await p.signer.seal(['/ip4/127.0.0.1/tcp/4001']) })));
+    const server = await startListening(['--data-file', dataFile, '--rate-limit', '0', '--max-peers', '1000', '--verify-threads', '1'], cwd);
+    let signalled = false;
+    const answers = bodies.map(async (body, i) => {
+      const peerId = peers[i]?.peerId;
+      try {
+        const res = await fetch(server.url + routes.join.path, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        return { peerId, status: res.status, afterSignal: signalled };
+      } catch {
+        return { peerId, status: 'no answer' as const, afterSignal: signalled };
+      }
+    });
+    // The first answer means the rest are parsed or on their way: most wait for verification.
+    await deadline(Promise.race(answers), 10_000, 'a first answer', server);
+    signalled = true;
+    server.child.kill('SIGINT');
+    const settled = await Promise.all(answers);
+    expect(await exitCode(server)).toBe(0);
+    // Before the fix the pool was torn down under them: 500 "Terminating worker thread".
+    expect(settled.filter((a) => a.status !== 200 && a.status !== 503 && a.status !== 'no answer')).toEqual([]);
+    expect(settled.filter((a) => a.afterSignal && a.status === 200).length).toBeGreaterThan(0);
+    expect(server.stderr.filter((line) => line.includes('request failed'))).toEqual([]);
+    const stored = JSON.parse(await readFile(dataFile, 'utf8')) as { registrations: { peerId: string }[] };
+    const kept = new Set(stored.registrations.map((r) => r.peerId));
+    expect(settled.filter((a) => a.status === 200 && !kept.has(a.peerId as string))).toEqual([]);
   });
 
   it('keeps its data file under .cli-chat in the working directory by default', async () => {
