@@ -29,7 +29,14 @@
  *             9,000 deliveries) moved by a few ms from run to run, as much as chat and bare
  *             differ
  *   sweep     4 s at each rate of 50, 100, 150, 200, 300, 400, 600, 800 msg/s; a rate passes
- *             when every message reached every receiver within 1 s; stops at the first failure
+ *             when every message reached every receiver within 1 s; at the first failure the
+ *             gap to the last rate passed is halved (each try after the cluster flows again:
+ *             5 consecutive messages at every receiver) down to 25 msg/s. Three sweeps per
+ *             cluster; the highest rate is the median of the three, and chat meets bare's when
+ *             it is at most one resolution step (25 msg/s) below. Near the knee (200-300 msg/s
+ *             for both clusters here) one sweep's answer turns on a few dozen late messages:
+ *             single coarse sweeps ranked chat above bare in some runs and below it in others,
+ *             with the same CPU per message in both
  *   stop      RSS at the end, then SIGTERM (graceful, so the profiles get written)
  * Run it twice (or with --order bare,chat) to see how much the host's other work moved it.
  * `--connection-monitor libp2p` is an experiment: both clusters with libp2p's default
@@ -93,6 +100,9 @@ const LATENCY_COLD_SECONDS = flags.quick ? 5 : 20;
 const LATENCY_SECONDS = flags.quick ? 5 : 60;
 const SWEEP_SECONDS = flags.quick ? 2 : 4;
 const SWEEP_RATES = flags.quick ? [50, 200, 800] : [50, 100, 150, 200, 300, 400, 600, 800];
+const SWEEPS = flags.quick ? 1 : 3;
+/** After the first failing rate, a full sweep narrows the gap to the last rate passed down to this. */
+const SWEEP_RESOLUTION = flags.quick ? 0 : 25;
 
 // ---------------------------------------------------------------------------------------
 // Figures
@@ -177,7 +187,11 @@ interface ClusterResult {
   idleCpuMsPerSecondPerProcess: number;
   latencyCpu: CpuUse | undefined;
   latencyCpuCold: CpuUse | undefined;
-  sweep: SweepStep[];
+  /** Each sweep up to and including its first failing rate. */
+  sweeps: SweepStep[][];
+  /** The highest rate each sweep passed (null: not even the first). */
+  highestPassingRates: (number | null)[];
+  /** Their median; null when most sweeps passed no rate. */
   highestPassingRate: number | null;
   errors: string[];
   warnings: string[];
@@ -197,6 +211,12 @@ function percentile(sorted: number[], p: number): number {
 
 function median(values: number[]): number {
   return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+/** The median sweep's highest rate; a sweep that passed no rate ranks lowest. */
+function medianRate(rates: (number | null)[]): number | null {
+  const sorted = [...rates].sort((a, b) => (a ?? -1) - (b ?? -1));
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? null;
 }
 
 function latencyOf(messages: Message[], receivers: number, withTs: boolean): Latency {
@@ -338,7 +358,7 @@ async function main(): Promise<void> {
   const disconnectsBefore = new Map<Cluster, number>();
   const idleCpu = new Map<Cluster, CpuUse>();
   const latency = new Map<Cluster, { cold: Message[], steady: Message[], all: Message[], coldCpu?: CpuUse, steadyCpu?: CpuUse }>();
-  const sweeps = new Map<Cluster, SweepStep[]>(clusters.map((c) => [c, []]));
+  const sweeps = new Map<Cluster, SweepStep[][]>(clusters.map((c) => [c, []]));
 
   // One cluster at a time: a running cluster would load the one being measured.
   for (const cluster of clusters) {
@@ -374,19 +394,43 @@ async function main(): Promise<void> {
     latency.set(cluster, { cold: sent.slice(0, coldCount), steady: sent.slice(coldCount), all: sent, coldCpu, steadyCpu });
     await sleep(PAUSE_MS);
 
-    // Rate sweep up to the first failing rate.
-    for (const rate of SWEEP_RATES) {
-      const meter = new CpuMeter(cluster, allPids);
-      const sent = await cluster.drive(rate, SWEEP_SECONDS, `sweep-${rate}`);
-      const cpu = meter.finish(sent.length);
-      await cluster.settle(sent, SWEEP_GRACE_MS);
-      const latency = latencyOf(sent, cluster.receivers, cluster.kind === 'chat');
-      const passed = latency.overDeadline === 0;
-      sweeps.get(cluster)?.push({ rate, passed, latency, cpu, timeline: timeline(sent, cluster.receivers) });
-      log(`${cluster.kind}: ${rate} msg/s ${passed ? 'passed' : 'FAILED'}: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, max ${latency.maxMs} ms, ` +
-        `${latency.overDeadline} of ${latency.expected} late or missing, ${cpu.connectionsLost} connections lost`);
-      if (!passed) break;
-      await sleep(PAUSE_MS);
+    // Rate sweeps, each up to its first failing rate.
+    for (let round = 1; round <= SWEEPS; round++) {
+      if (round > 1) {
+        const { ms } = await cluster.untilFlowing(`flowing again before sweep ${round}`);
+        log(`${cluster.kind}: flowing again after ${Math.round(ms)} ms; sweep ${round} of ${SWEEPS}`);
+      }
+      const steps: SweepStep[] = [];
+      sweeps.get(cluster)?.push(steps);
+      const step = async (rate: number): Promise<boolean> => {
+        const meter = new CpuMeter(cluster, allPids);
+        const sent = await cluster.drive(rate, SWEEP_SECONDS, `sweep-${round}-${rate}`);
+        const cpu = meter.finish(sent.length);
+        await cluster.settle(sent, SWEEP_GRACE_MS);
+        const latency = latencyOf(sent, cluster.receivers, cluster.kind === 'chat');
+        const passed = latency.overDeadline === 0;
+        steps.push({ rate, passed, latency, cpu, timeline: timeline(sent, cluster.receivers) });
+        log(`${cluster.kind}: sweep ${round}, ${rate} msg/s ${passed ? 'passed' : 'FAILED'}: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, max ${latency.maxMs} ms, ` +
+          `${latency.overDeadline} of ${latency.expected} late or missing, ${cpu.connectionsLost} connections lost`);
+        return passed;
+      };
+      let passedUpTo = 0;
+      let failedAt: number | undefined;
+      for (const rate of SWEEP_RATES) {
+        if (!await step(rate)) {
+          failedAt = rate;
+          break;
+        }
+        passedUpTo = rate;
+        await sleep(PAUSE_MS);
+      }
+      // Halve the gap between the last rate passed and the first failed, down to the resolution.
+      while (SWEEP_RESOLUTION > 0 && failedAt !== undefined && failedAt - passedUpTo > SWEEP_RESOLUTION) {
+        const rate = Math.round((passedUpTo + failedAt) / 2 / SWEEP_RESOLUTION) * SWEEP_RESOLUTION;
+        await cluster.untilFlowing(`flowing again before ${rate} msg/s`);
+        if (await step(rate)) passedUpTo = rate;
+        else failedAt = rate;
+      }
     }
     cluster.recordRss('rssEndMb');
     await cluster.countConnections(5_000);
@@ -399,9 +443,11 @@ async function main(): Promise<void> {
   const results: ClusterResult[] = [byKind('chat'), byKind('bare')].map((cluster) => {
     const withTs = cluster.kind === 'chat';
     const phase = latency.get(cluster);
-    const sweep = sweeps.get(cluster) ?? [];
-    const firstFail = sweep.findIndex((s) => !s.passed);
-    const passing = firstFail < 0 ? sweep : sweep.slice(0, firstFail);
+    const clusterSweeps = sweeps.get(cluster) ?? [];
+    const highest = clusterSweeps.map((steps) => {
+      const passed = steps.filter((step) => step.passed).map((step) => step.rate);
+      return passed.length > 0 ? Math.max(...passed) : null;
+    });
     const summarise = (name: string | undefined): ProfileSummary | undefined => {
       if (name === undefined) return undefined;
       try {
@@ -435,8 +481,9 @@ async function main(): Promise<void> {
       idleCpuMsPerSecondPerProcess: round(((idleCpu.get(cluster)?.clusterCpuPct ?? Number.NaN) * cpus().length * 10) / PEERS, 0),
       latencyCpu: phase?.steadyCpu,
       latencyCpuCold: phase?.coldCpu,
-      sweep,
-      highestPassingRate: passing.at(-1)?.rate ?? null,
+      sweeps: clusterSweeps,
+      highestPassingRates: highest,
+      highestPassingRate: medianRate(highest),
       errors: cluster.members.flatMap((m) => m.errors.map((e) => `${m.label}: ${e}`)),
       warnings: cluster.warnings,
       rejected: cluster.members.reduce((a, m) => a + m.rejected, 0),
@@ -448,7 +495,12 @@ async function main(): Promise<void> {
   const p99Ratio = chatResult.latency.p99Ms / bareResult.latency.p99Ms;
   const targets = {
     p99: { limitMs: round(TARGETS.p99OfBare * bareResult.latency.p99Ms), ratio: round(p99Ratio, 2), met: p99Ratio <= TARGETS.p99OfBare },
-    highestRate: { chat: chatResult.highestPassingRate, bare: bareResult.highestPassingRate, met: chatResult.highestPassingRate === bareResult.highestPassingRate }
+    // Rates one resolution step apart are within what the sweep can tell apart on this host;
+    // a chat median above bare's is the same capacity, not a miss.
+    highestRate: {
+      chat: chatResult.highestPassingRate, bare: bareResult.highestPassingRate,
+      met: chatResult.highestPassingRate !== null && (chatResult.highestPassingRate >= (bareResult.highestPassingRate ?? 0) - SWEEP_RESOLUTION)
+    }
   };
   const report = {
     date: startedAt.toISOString(),
@@ -456,7 +508,7 @@ async function main(): Promise<void> {
     node: process.version,
     settings: {
       peers: PEERS, latencyRate: LATENCY_RATE, latencyColdSeconds: LATENCY_COLD_SECONDS, latencySeconds: LATENCY_SECONDS,
-      sweepRates: SWEEP_RATES, sweepSeconds: SWEEP_SECONDS, deadlineMs: DEADLINE_MS, profile: PROFILE, profiledReceiver: PROFILED_RECEIVER,
+      sweepRates: SWEEP_RATES, sweepSeconds: SWEEP_SECONDS, sweeps: SWEEPS, sweepResolution: SWEEP_RESOLUTION, deadlineMs: DEADLINE_MS, profile: PROFILE, profiledReceiver: PROFILED_RECEIVER,
       order: ORDER, connectionMonitor: MONITOR
     },
     durationS: round((Date.now() - startedAt.getTime()) / 1000, 0),
@@ -477,7 +529,7 @@ interface Report {
   date: string;
   machine: { cpus: number, model: string, loadavgBefore: number[], loadavgAfter: number[] };
   node: string;
-  settings: { latencyColdSeconds: number, latencySeconds: number, sweepSeconds: number, profiledReceiver: number, order: string[], connectionMonitor: string };
+  settings: { latencyColdSeconds: number, latencySeconds: number, sweepSeconds: number, sweeps: number, sweepResolution: number, profiledReceiver: number, order: string[], connectionMonitor: string };
   durationS: number;
   targets: { p99: { limitMs: number, ratio: number, met: boolean }, highestRate: { chat: number | null, bare: number | null, met: boolean } };
   clusters: ClusterResult[];
@@ -515,25 +567,32 @@ function renderMarkdown(report: Report): string {
   const ms = (v: number): string => (Number.isNaN(v) ? '-' : `${Math.round(v)}`);
   const seconds = (c: ClusterResult): string => c.latencyTimeline.map((t) => `${ms(t.p50Ms)}/${ms(t.p99Ms)}`).join(' ');
   lines.push(`p50/p99 ms second by second: chat ${seconds(chat)}; bare ${seconds(bare)}.`, '');
-  lines.push(`## Highest rate with every message at every receiver within ${DEADLINE_MS} ms (${s.sweepSeconds} s per rate)`, '');
-  lines.push('| rate msg/s | chat p50 / p99 / max ms | chat late or missing | chat publisher CPU % of a core | bare p50 / p99 / max ms | bare late or missing | bare publisher CPU % of a core |');
+  lines.push(`## Highest rate with every message at every receiver within ${DEADLINE_MS} ms (${s.sweepSeconds} s per rate, ${s.sweeps} sweep(s) per cluster)`, '');
+  const highest = (c: ClusterResult): string =>
+    `${c.highestPassingRates.map((r) => r ?? 'none').join(', ')} msg/s (median ${c.highestPassingRate ?? 'none'})`;
+  lines.push(`Highest rate passed, sweep by sweep: chat ${highest(chat)}; bare ${highest(bare)}. ` +
+    `Each cell lists the sweeps that tried the rate, in order; after its first failure a sweep halves the gap to the last rate passed down to ${s.sweepResolution} msg/s.`, '');
+  lines.push('| rate msg/s | chat p50 / p99 ms | chat late or missing | chat publisher CPU % of a core | bare p50 / p99 ms | bare late or missing | bare publisher CPU % of a core |');
   lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  const rates = [...new Set([...chat.sweep, ...bare.sweep].map((step) => step.rate))].sort((a, b) => a - b);
-  const cell = (step: SweepStep | undefined): string[] => {
-    if (!step) return ['', '', ''];
-    const l = step.latency;
-    const corePct = round((step.cpu.publisherMsPerMessage * step.rate) / 10, 0);
-    const lost = step.cpu.connectionsLost > 0 ? `, ${step.cpu.connectionsLost} conn. lost` : '';
-    return [`${l.p50Ms} / ${l.p99Ms} / ${l.maxMs}`, `${l.overDeadline} of ${l.expected}${step.passed ? '' : ' (fail)'}${lost}`, `${corePct}`];
+  const rates = [...new Set([...chat.sweeps, ...bare.sweeps].flat().map((step) => step.rate))].sort((a, b) => a - b);
+  const cells = (c: ClusterResult, rate: number): string[] => {
+    const steps = c.sweeps.map((sweep) => sweep.find((x) => x.rate === rate)).filter((step): step is SweepStep => step !== undefined);
+    if (steps.length === 0) return ['', '', ''];
+    return [
+      steps.map((step) => `${step.latency.p50Ms} / ${step.latency.p99Ms}`).join('; '),
+      steps.map((step) => {
+        const lost = step.cpu.connectionsLost > 0 ? `, ${step.cpu.connectionsLost} conn. lost` : '';
+        return `${step.latency.overDeadline}${step.passed ? '' : ' (fail)'}${lost}`;
+      }).join('; ') + ` of ${steps[0]?.latency.expected}`,
+      steps.map((step) => `${round((step.cpu.publisherMsPerMessage * step.rate) / 10, 0)}`).join('; ')
+    ];
   };
-  for (const rate of rates) {
-    lines.push(`| ${rate} | ${[...cell(chat.sweep.find((x) => x.rate === rate)), ...cell(bare.sweep.find((x) => x.rate === rate))].join(' | ')} |`);
-  }
+  for (const rate of rates) lines.push(`| ${rate} | ${[...cells(chat, rate), ...cells(bare, rate)].join(' | ')} |`);
   lines.push('');
   lines.push('## Targets', '');
   lines.push('| target | figure | met |', '| --- | --- | --- |');
   lines.push(`| chat p99 <= ${TARGETS.p99OfBare} x bare p99 (${report.targets.p99.limitMs} ms) | chat ${chat.latency.p99Ms} ms, ${report.targets.p99.ratio} x bare | ${yes(report.targets.p99.met)} |`);
-  lines.push(`| same highest rate | chat ${chat.highestPassingRate ?? 'none'} msg/s, bare ${bare.highestPassingRate ?? 'none'} msg/s | ${yes(report.targets.highestRate.met)} |`);
+  lines.push(`| same highest rate (median of the sweeps; chat at most ${s.sweepResolution} msg/s, one step, below bare) | chat ${chat.highestPassingRate ?? 'none'} msg/s, bare ${bare.highestPassingRate ?? 'none'} msg/s | ${yes(report.targets.highestRate.met)} |`);
   lines.push('');
   lines.push('## Per process', '');
   lines.push('| cluster | spawn -> ready median / max ms | RSS after warm-up median / max MB | RSS at end median / max MB | connections each after warm-up | connections lost before warm / in all | at end: connections / to distinct peers (all members) | idle CPU ms/s per process | warm-up | errors | rejected |');

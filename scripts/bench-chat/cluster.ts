@@ -118,6 +118,7 @@ export class Cluster {
   /** performance.now() of the last member-suspect or member-failed any chat peer reported. */
   private lastSuspicionAt = 0;
   private readonly warm = new Map<number, Set<number>>();
+  private warmSeq = 0;
 
   constructor(options: ClusterOptions) {
     this.kind = options.kind;
@@ -311,6 +312,17 @@ export class Cluster {
 
   /** Sends until WARMUP_STREAK consecutive messages have each reached every receiver. */
   async warmUp(): Promise<void> {
+    const { ms, messages } = await this.untilFlowing('warm-up');
+    this.warmupMs = ms;
+    this.warmupMessages = messages;
+  }
+
+  /**
+   * Sends a message every WARMUP_INTERVAL_MS until WARMUP_STREAK consecutive ones have each
+   * reached every receiver: after start-up the code is warm, after an overload the backlog
+   * is gone.
+   */
+  async untilFlowing(what: string): Promise<{ ms: number, messages: number }> {
     const started = performance.now();
     const order: number[] = [];
     const streak = (): number => {
@@ -322,19 +334,18 @@ export class Cluster {
       }
       return best;
     };
-    let seq = 1;
     while (streak() < WARMUP_STREAK) {
       if (performance.now() - started > WARMUP_TIMEOUT_MS) {
-        throw new Error(`${this.kind} cluster warm-up: no ${WARMUP_STREAK} consecutive messages reached all ${this.receivers} receivers in ${WARMUP_TIMEOUT_MS} ms`);
+        throw new Error(`${this.kind} cluster ${what}: no ${WARMUP_STREAK} consecutive messages reached all ${this.receivers} receivers in ${WARMUP_TIMEOUT_MS} ms`);
       }
+      // Numbers run on across calls, so a late receipt of an earlier round cannot count in this one.
+      const seq = ++this.warmSeq;
       this.warm.set(seq, new Set());
       order.push(seq);
       this.publisher.child.write(`${this.line('warm', seq)}\n`);
-      seq++;
       await sleep(WARMUP_INTERVAL_MS);
     }
-    this.warmupMs = performance.now() - started;
-    this.warmupMessages = seq - 1;
+    return { ms: performance.now() - started, messages: order.length };
   }
 
   /** Writes `rate * seconds` messages at a fixed rate (late timer ticks write what is due at once). */
