@@ -36,7 +36,7 @@
  *             it is at most one resolution step (25 msg/s) below. Near the knee (200-300 msg/s
  *             for both clusters here) one sweep's answer turns on a few dozen late messages:
  *             single coarse sweeps ranked chat above bare in some runs and below it in others,
- *             with the same CPU per message in both
+ *             with about the same CPU per message in both
  *   stop      RSS at the end, then SIGTERM (graceful, so the profiles get written)
  * Run it twice (or with --order bare,chat) to see how much the host's other work moved it.
  * `--connection-monitor libp2p` is an experiment: both clusters with libp2p's default
@@ -187,7 +187,7 @@ interface ClusterResult {
   idleCpuMsPerSecondPerProcess: number;
   latencyCpu: CpuUse | undefined;
   latencyCpuCold: CpuUse | undefined;
-  /** Each sweep up to and including its first failing rate. */
+  /** Each sweep's steps in the order tried: up to its first failing rate, then the rates that narrowed the gap. */
   sweeps: SweepStep[][];
   /** The highest rate each sweep passed (null: not even the first). */
   highestPassingRates: (number | null)[];

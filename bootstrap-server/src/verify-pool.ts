@@ -29,8 +29,8 @@ export function createVerifyPool(threads: number): VerifyPool {
     // next one after each answer: a busy event loop would otherwise leave the worker idle.
     concurrentTasksPerWorker: TASKS_QUEUED_PER_WORKER,
     // The worker takes tasks from its event loop instead of blocking in Atomics.wait between
-    // them. Measured at 50 connections on two cores (3 runs each), join p99 went from
-    // 32-38 ms to 29-33 ms and the slowest answer from 147-227 ms to 44-50 ms.
+    // them. With the join benchmark's load (50 connections, two cores, 3 runs each) the
+    // p99 went from 32-38 ms to 29-33 ms and the slowest answer from 147-227 ms to 44-50 ms.
     atomics: 'disabled',
     // No one reads the pool's run and wait time histograms.
     recordTiming: false,
