@@ -4,10 +4,11 @@
  */
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifySchemaCompiler, FastifyServerOptions } from 'fastify';
-import { ApiError, BODY_LIMIT_BYTES, ConfigPatch, RegistryService, describeErrors } from '@cli-chat/bootstrap-api';
+import { ApiError, BODY_LIMIT_BYTES, ConfigPatch, RegistryService, describeErrors, verifyRecord } from '@cli-chat/bootstrap-api';
 import type { Route } from '@cli-chat/bootstrap-api';
 import { FileStore } from './file-store.ts';
 import { createVerifyPool } from './verify-pool.ts';
+import { checkSignature } from './ed25519.ts';
 import { ListCache } from './list-cache.ts';
 import { registryRoutes } from './routes.ts';
 import { handleError, handleNotFound } from './errors.ts';
@@ -120,7 +121,11 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     const limit = options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE;
     if (limit > 0) limitRequestRate(api, { perMinute: limit, now });
     await api.register(registryRoutes, {
-      service: new RegistryService(store, { backend: BACKEND_NAME, now, ...(pool ? { verify: pool.verify } : {}) }),
+      service: new RegistryService(store, {
+        backend: BACKEND_NAME,
+        now,
+        verify: pool ? pool.verify : (record, at) => verifyRecord(record, { now: at, checkSignature })
+      }),
       listCache: new ListCache(store, now),
       adminToken: options.adminToken
     });

@@ -5,6 +5,7 @@
  */
 import { ApiError, verifyRecord } from '@cli-chat/bootstrap-api';
 import type { VerifiedRecord } from '@cli-chat/bootstrap-api';
+import { checkSignature } from './ed25519.ts';
 
 export interface VerifyTask {
   record: string;
@@ -15,7 +16,7 @@ export type VerifyOutcome = { ok: VerifiedRecord } | { error: { code: ApiError['
 
 export default async function verify({ record, now }: VerifyTask): Promise<VerifyOutcome> {
   try {
-    return { ok: await verifyRecord(record, { now }) };
+    return { ok: await verifyRecord(record, { now, checkSignature }) };
   } catch (err) {
     if (err instanceof ApiError) return { error: { code: err.code, message: err.message } };
     throw err;
