@@ -3,6 +3,7 @@
  * refuses bad messages (and so lowers their sender's score), and delivery of each
  * valid message exactly once. Nothing a remote peer sends can throw out of here.
  */
+import { randomBytes } from 'node:crypto';
 import { NotStartedError, TypedEventEmitter, serviceCapabilities, serviceDependencies } from '@libp2p/interface';
 import type { Logger, PeerId, Startable } from '@libp2p/interface';
 import { scoreTopic, TopicValidatorResult } from '../node/gossipsub.ts';
@@ -198,6 +199,10 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
   }
 }
 
+/**
+ * node:crypto's randomBytes, not the Web Crypto getRandomValues: called once per message
+ * (a cold call every 20 ms at 50 msg/s) the latter took 53-80 µs here against 10-14.
+ */
 function newNonce(): string {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(NONCE_BYTES))).toString('hex');
+  return randomBytes(NONCE_BYTES).toString('hex');
 }
