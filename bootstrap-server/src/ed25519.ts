@@ -1,7 +1,7 @@
 /**
  * Ed25519 signature checks by libsodium. On this project's 2-core test machine one check
- * takes about 85 µs there against about 140 µs in Node's OpenSSL, and the check is most
- * of what a join costs the server. Other key types keep their own `verify`.
+ * takes about 85 µs there against about 140 µs in Node's OpenSSL, and the check is the
+ * largest single cost of a join. Other key types keep their own `verify`.
  */
 import sodium from 'sodium-native';
 import type { SignatureCheck } from '@cli-chat/bootstrap-api';

@@ -1,5 +1,5 @@
 /**
- * Signature verification off the event loop. Opening and checking a record (about 150 µs
+ * Signature verification off the event loop. Opening and checking a record (about 100 µs
  * with libsodium on the development machine) costs about as much as the rest of a join,
  * so on a machine with spare cores a pool of worker threads raises the join rate and
  * keeps list answers (served from a cache) quick while joins verify.
