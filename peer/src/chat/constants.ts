@@ -24,7 +24,7 @@ export const DEFAULT_NICK = 'anon';
 /** Longest message text, in UTF-8 bytes. */
 export const MAX_TEXT_BYTES = 4096;
 
-/** The nonce is 16 random bytes in lower-case hex: two identical texts are two messages. */
+/** The nonce is 16 bytes in lower-case hex, unique per author (nonce.ts): two identical texts are two messages. */
 export const NONCE_BYTES = 16;
 
 /**

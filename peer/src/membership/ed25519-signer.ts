@@ -5,23 +5,16 @@
  * alone is enough to verify its signatures: no key exchange, no lookup. IDs of other key
  * types (RSA, secp256k1) do not embed a usable key here and never verify.
  */
-import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import { sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PrivateKey } from '@libp2p/interface';
+import { ed25519PublicKeyObject, ed25519SecretKeyObject } from '../node/ed25519-keys.ts';
 import type { Signer } from './claims.ts';
 import type { MemberId } from './member.ts';
 
 /** Public keys derived from member IDs, kept so that each ID is parsed once. */
 const KEY_CACHE_LIMIT = 10_000;
-
-function base64url(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
-}
-
-function publicKeyObject(raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: base64url(raw) }, format: 'jwk' });
-}
 
 /** The Ed25519 public key embedded in a member ID, or undefined if it has none. */
 export function ed25519PublicKeyOf(memberId: MemberId): Uint8Array | undefined {
@@ -39,18 +32,14 @@ export function ed25519PublicKeyOf(memberId: MemberId): Uint8Array | undefined {
  */
 export function ed25519Signer(privateKey: PrivateKey): Signer {
   if (privateKey.type !== 'Ed25519') throw new Error(`membership needs an Ed25519 identity, not ${privateKey.type}`);
-  const seed = privateKey.raw.subarray(0, 32);
-  const secret = createPrivateKey({
-    key: { kty: 'OKP', crv: 'Ed25519', d: base64url(seed), x: base64url(privateKey.publicKey.raw) },
-    format: 'jwk'
-  });
+  const secret = ed25519SecretKeyObject(privateKey);
   const keys = new Map<MemberId, KeyObject | null>();
 
   function keyOf(memberId: MemberId): KeyObject | null {
     let key = keys.get(memberId);
     if (key !== undefined) return key;
     const raw = ed25519PublicKeyOf(memberId);
-    key = raw ? publicKeyObject(raw) : null;
+    key = raw ? ed25519PublicKeyObject(raw) : null;
     if (keys.size >= KEY_CACHE_LIMIT) keys.clear();
     keys.set(memberId, key);
     return key;

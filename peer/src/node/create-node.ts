@@ -21,6 +21,7 @@ import type { Chat, ChatInit } from '../chat/index.ts';
 import { membership } from '../membership/index.ts';
 import type { Membership, MembershipInit } from '../membership/index.ts';
 import { pubsub } from './gossipsub.ts';
+import { withKeptSigningHandle } from './ed25519-keys.ts';
 import type { Pubsub, PubsubOptions } from './gossipsub.ts';
 import {
   CONNECTION_MONITOR, DISCOVERY_DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS,
@@ -58,14 +59,15 @@ export interface PeerServices extends Record<string, unknown> {
 export type PeerNode = Libp2p<PeerServices>;
 
 /**
- * Identity, transport, encryption, muxer and connection limits: what every node of ours
- * shares, the peer's as much as the test and benchmark nodes built beside it, so a
- * comparison with a bare node compares like with like.
+ * Identity (signing through a handle made once, see ed25519-keys.ts), transport,
+ * encryption, muxer and connection limits: what every node of ours shares, the peer's as
+ * much as the test and benchmark nodes built beside it, so a comparison with a bare node
+ * compares like with like.
  */
 export function connectionOptions(privateKey: PrivateKey, listen: string[]): Pick<Libp2pOptions,
   'privateKey' | 'addresses' | 'transports' | 'connectionEncrypters' | 'streamMuxers' | 'connectionManager'> {
   return {
-    privateKey,
+    privateKey: withKeptSigningHandle(privateKey),
     addresses: { listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
