@@ -7,6 +7,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorResponse, OPENAPI_PATH, checkAdmin, openApiDocument, routes } from '@cli-chat/bootstrap-api';
 import type { RegistryService, Route, RouteName } from '@cli-chat/bootstrap-api';
 import type { ListCache } from './list-cache.ts';
+import { AnswerText } from './answer-text.ts';
 
 export interface RegistryRoutesOptions {
   service: RegistryService;
@@ -20,18 +21,21 @@ type Operation = (request: FastifyRequest, reply: FastifyReply) => unknown;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+function asJson<T extends string | Promise<string>>(reply: FastifyReply, text: T): T {
+  reply.header('content-type', JSON_TYPE);
+  return text;
+}
+
 export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (app, { service, listCache, adminToken }) => {
+  const answers = new AnswerText();
   // `satisfies` makes a route added to the table without a handler a compile error.
   const operations = {
     ping: () => service.ping(),
-    // Ready JSON text, synchronously while the cache holds; with a JSON content type
-    // set, Fastify sends a string as it is instead of serializing it.
-    list: (_request, reply) => {
-      reply.header('content-type', JSON_TYPE);
-      return listCache.body();
-    },
-    join: (request) => service.join(request.body),
-    refill: (request) => service.refill(request.body),
+    // Ready JSON text (synchronously while the cache holds); with a JSON content type
+    // set, Fastify sends a string as it is instead of serializing it. So do join and refill.
+    list: (_request, reply) => asJson(reply, listCache.body()),
+    join: async (request, reply) => asJson(reply, answers.of(await service.join(request.body))),
+    refill: async (request, reply) => asJson(reply, answers.of(await service.refill(request.body))),
     leave: (request) => service.leave(request.body),
     reset: () => service.reset(),
     getConfig: () => service.getConfig(),
