@@ -143,6 +143,8 @@ interface CpuUse {
   otherWorkPct: number;
   /** Connections the cluster's members lost during the phase. */
   connectionsLost: number;
+  /** Membership suspicions the chat peers reported during the phase (each peer's own count, summed). */
+  suspicions: number;
 }
 
 interface SweepStep {
@@ -276,6 +278,7 @@ class CpuMeter {
   private readonly self = process.cpuUsage();
   private readonly machine = machineCpu();
   private readonly disconnects: number;
+  private readonly suspicions: number;
 
   constructor(cluster: Cluster, allPids: () => number[]) {
     this.cluster = cluster;
@@ -283,6 +286,7 @@ class CpuMeter {
     this.members = cluster.members.map((m) => m.child.cpuMs());
     this.ours = this.sumOurs();
     this.disconnects = cluster.disconnects();
+    this.suspicions = cluster.suspicions;
   }
 
   private sumOurs(): number {
@@ -308,7 +312,8 @@ class CpuMeter {
       clusterCpuPct: round((100 * used.reduce((a, b) => a + b, 0)) / (wallMs * cores)),
       machineBusyPct: round(machineBusyPct),
       otherWorkPct: round(Math.max(0, machineBusyPct - oursPct)),
-      connectionsLost: this.cluster.disconnects() - this.disconnects
+      connectionsLost: this.cluster.disconnects() - this.disconnects,
+      suspicions: this.cluster.suspicions - this.suspicions
     };
   }
 }
@@ -415,7 +420,7 @@ async function runPair(pair: number, order: Kind[], profileDir: string, profiled
         const passed = latency.overDeadline === 0;
         steps.push({ rate, passed, latency, cpu, timeline: timeline(sent, cluster.receivers) });
         log(`${cluster.kind}: sweep ${round}, ${rate} msg/s ${passed ? 'passed' : 'FAILED'}: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, max ${latency.maxMs} ms, ` +
-          `${latency.overDeadline} of ${latency.expected} late or missing, ${cpu.connectionsLost} connections lost`);
+          `${latency.overDeadline} of ${latency.expected} late or missing, ${cpu.connectionsLost} connections lost, ${cpu.suspicions} suspicions`);
         return passed;
       };
       let passedUpTo = 0;
@@ -634,7 +639,8 @@ function renderMarkdown(report: Report): string {
   const highest = (c: ClusterResult): string =>
     `${c.highestPassingRates.map((r) => r ?? 'none').join(', ')} msg/s (median ${medianRate(c.highestPassingRates) ?? 'none'})`;
   lines.push(`Highest rate passed, sweep by sweep: chat ${highest(chat)}; bare ${highest(bare)}. ` +
-    `Each cell lists the sweeps that tried the rate, in order; after its first failure a sweep halves the gap to the last rate passed down to ${s.sweepResolution} msg/s.`, '');
+    `Each cell lists the sweeps that tried the rate, in order; after its first failure a sweep halves the gap to the last rate passed down to ${s.sweepResolution} msg/s. ` +
+    '"susp.": member-suspect events the chat peers reported during the step.', '');
   lines.push('| rate msg/s | chat p50 / p99 ms | chat late or missing | chat publisher CPU % of a core | bare p50 / p99 ms | bare late or missing | bare publisher CPU % of a core |');
   lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const rates = [...new Set([...chat.sweeps, ...bare.sweeps].flat().map((step) => step.rate))].sort((a, b) => a - b);
@@ -645,7 +651,8 @@ function renderMarkdown(report: Report): string {
       steps.map((step) => `${step.latency.p50Ms} / ${step.latency.p99Ms}`).join('; '),
       steps.map((step) => {
         const lost = step.cpu.connectionsLost > 0 ? `, ${step.cpu.connectionsLost} conn. lost` : '';
-        return `${step.latency.overDeadline}${step.passed ? '' : ' (fail)'}${lost}`;
+        const suspected = step.cpu.suspicions > 0 ? `, ${step.cpu.suspicions} susp.` : '';
+        return `${step.latency.overDeadline}${step.passed ? '' : ' (fail)'}${lost}${suspected}`;
       }).join('; ') + ` of ${steps[0]?.latency.expected}`,
       steps.map((step) => `${round((step.cpu.publisherMsPerMessage * step.rate) / 10, 0)}`).join('; ')
     ];

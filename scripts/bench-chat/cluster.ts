@@ -117,6 +117,8 @@ export class Cluster {
   private nextSeq = 1;
   /** performance.now() of the last member-suspect or member-failed any chat peer reported. */
   private lastSuspicionAt = 0;
+  /** member-suspect events reported so far, summed over the members (chat peers only). */
+  suspicions = 0;
   private readonly warm = new Map<number, Set<number>>();
   private warmSeq = 0;
 
@@ -289,6 +291,7 @@ export class Cluster {
         break;
       case 'member-suspect':
         this.lastSuspicionAt = at;
+        this.suspicions++;
         break;
       case 'info':
         if (event.connections !== undefined && event.peers !== undefined) {
