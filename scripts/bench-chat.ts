@@ -131,6 +131,12 @@ interface Latency {
   /** Write to the publisher -> its `sent` event read (stdin, encode, sign, hand to streams). */
   publishP50Ms: number;
   publishP99Ms: number;
+  /**
+   * Each receiver's median latency, smallest first. Receivers in the publisher's mesh get a
+   * message in one hop, the others in two or three, so this shows how deep the cluster's
+   * randomly drawn mesh was, which moves its p99.
+   */
+  receiverP50Ms: number[];
 }
 
 interface CpuUse {
@@ -231,6 +237,7 @@ function latencyOf(messages: Message[], receivers: number, withTs: boolean): Lat
   const lat: number[] = [];
   const ts: number[] = [];
   const publish: number[] = [];
+  const byReceiver: number[][] = Array.from({ length: receivers }, () => []);
   let overDeadline = 0;
   for (const m of messages) {
     if (!Number.isNaN(m.sentAt)) publish.push(m.sentAt - m.writtenAt);
@@ -242,6 +249,7 @@ function latencyOf(messages: Message[], receivers: number, withTs: boolean): Lat
       }
       const ms = at - m.writtenAt;
       lat.push(ms);
+      byReceiver[r]?.push(ms);
       if (ms > DEADLINE_MS) overDeadline++;
       const lag = m.tsLagMs[r] ?? Number.NaN;
       if (!Number.isNaN(lag)) ts.push(lag);
@@ -264,7 +272,8 @@ function latencyOf(messages: Message[], receivers: number, withTs: boolean): Lat
     meanMs: round(lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length)),
     ...(withTs ? { tsP50Ms: round(percentile(ts, 50)), tsP99Ms: round(percentile(ts, 99)) } : {}),
     publishP50Ms: round(percentile(publish, 50)),
-    publishP99Ms: round(percentile(publish, 99))
+    publishP99Ms: round(percentile(publish, 99)),
+    receiverP50Ms: byReceiver.map((own) => round(percentile(own.sort((a, b) => a - b), 50))).sort((a, b) => a - b)
   };
 }
 
@@ -635,6 +644,8 @@ function renderMarkdown(report: Report): string {
   const ms = (v: number): string => (Number.isNaN(v) ? '-' : `${Math.round(v)}`);
   const seconds = (c: ClusterResult): string => c.latencyTimeline.map((t) => `${ms(t.p50Ms)}/${ms(t.p99Ms)}`).join(' ');
   pairs.forEach((p, i) => lines.push(`p50/p99 ms second by second, ${pairName(i)}: chat ${seconds(p.chat)}; bare ${seconds(p.bare)}.`, ''));
+  pairs.forEach((p, i) => lines.push(`Each receiver's p50 ms, smallest first (one hop from the publisher's mesh, or more), ${pairName(i)}: ` +
+    `chat ${p.chat.latency.receiverP50Ms.join(' ')}; bare ${p.bare.latency.receiverP50Ms.join(' ')}.`, ''));
   lines.push(`## Highest rate with every message at every receiver within ${DEADLINE_MS} ms (${s.sweepSeconds} s per rate, ${s.sweeps} sweep(s) per cluster and pair)`, '');
   const highest = (c: ClusterResult): string =>
     `${c.highestPassingRates.map((r) => r ?? 'none').join(', ')} msg/s (median ${medianRate(c.highestPassingRates) ?? 'none'})`;
