@@ -2,7 +2,7 @@
  * One error shape for everything: whatever goes wrong, the client gets the contract's
  * `{ error: { code, message } }` with the status of that code, and never our internals.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, BODY_LIMIT_BYTES } from '@cli-chat/bootstrap-api';
 import type { ErrorCode } from '@cli-chat/bootstrap-api';
 
@@ -37,11 +37,15 @@ export function toApiError(err: unknown): ApiError {
   return new ApiError('INTERNAL', 'internal error; the server log has the details');
 }
 
-export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const apiError = toApiError(err);
-  if (apiError.code === 'INTERNAL') request.log.error({ err }, 'request failed');
-  else request.log.info({ code: apiError.code, reason: apiError.message }, 'request refused');
-  return reply.code(apiError.status).send(apiError.toBody());
+/** The app's error handler; failures go to `log` when given, else to the request's logger. */
+export function errorHandler(log?: FastifyBaseLogger): (err: unknown, request: FastifyRequest, reply: FastifyReply) => FastifyReply {
+  return (err, request, reply) => {
+    const apiError = toApiError(err);
+    const logger = log ?? request.log;
+    if (apiError.code === 'INTERNAL') logger.error({ err }, 'request failed');
+    else logger.info({ code: apiError.code, reason: apiError.message }, 'request refused');
+    return reply.code(apiError.status).send(apiError.toBody());
+  };
 }
 
 export function handleNotFound(request: FastifyRequest): never {

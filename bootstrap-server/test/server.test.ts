@@ -2,13 +2,15 @@
  * The Fastify backend over real HTTP against the shared contract, and what is particular
  * to Fastify through `inject()`: body limits, content types, rate limit, 404, OpenAPI.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { join } from 'node:path';
+import { rm, writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { clientKey } from '../src/rate-limit.ts';
 import { describeContract } from '@cli-chat/bootstrap-api/contract-tests';
 import { BODY_LIMIT_BYTES, OPENAPI_PATH, routes } from '@cli-chat/bootstrap-api';
 import { buildServer, startServer } from '../src/index.ts';
-import { testApp, testPeer } from './support.ts';
+import { testApp, testDir, testPeer } from './support.ts';
 
 const ADMIN_TOKEN = 'contract-admin-token';
 
@@ -130,6 +132,24 @@ describe('fastify specifics', () => {
     expect(info.filter((l) => l.msg === 'incoming request').map((l) => l.reqId)).toEqual(['req-1', 'req-2']);
     expect(info.some((l) => l.msg === 'request failed' && l.reqId === 'req-2')).toBe(true);
     expect((await logged('warn')).map((l) => l.msg)).toEqual(['request failed']);
+  });
+
+  it('at warn, still logs what goes wrong outside requests: a data file it cannot write', async () => {
+    const lines: { level: number, msg: string }[] = [];
+    const stream = new Writable({ write: (chunk: Buffer, _encoding, done) => { lines.push(JSON.parse(chunk.toString()) as { level: number, msg: string }); done(); } });
+    const dir = await testDir();
+    const server = testApp({ logger: { level: 'warn', stream }, dataFile: join(dir, 'blocked', 'registry.json') });
+    await server.ready();
+    // A file where the data file's directory was: the write fails, even for root.
+    await rm(join(dir, 'blocked'), { recursive: true, force: true });
+    await writeFile(join(dir, 'blocked'), '');
+    const { signer } = await testPeer();
+    const join1 = await server.inject({ method: 'POST', url: routes.join.path, payload: { record: await signer.seal([]) } });
+    expect(join1.statusCode).toBe(200);
+    await vi.waitFor(() => expect(lines.map((l) => l.msg)).toContain('could not write the data file; will retry on the next change'), { timeout: 5_000 });
+    expect(lines.every((l) => l.level >= 40)).toBe(true);
+    // Writable again, so the final write at close succeeds.
+    await rm(join(dir, 'blocked'));
   });
 
   it('the cached list follows writes and lease expiry on the injected clock', async () => {
