@@ -62,7 +62,7 @@ function program(): Command {
       .argParser(wholeNumber(0, Number.MAX_SAFE_INTEGER)))
     .addOption(new Option('--verify-threads <n>', 'worker threads that check signatures; 0 checks on the event loop')
       .env('BOOTSTRAP_VERIFY_THREADS').default(DEFAULT_VERIFY_THREADS).argParser(wholeNumber(0, MAX_VERIFY_THREADS)))
-    .addOption(new Option('--log-level <level>', 'log detail').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--log-level <level>', 'log detail: trace, debug and info log every request; warn and quieter only what goes wrong').choices(LOG_LEVELS).default('info'))
     .showHelpAfterError('(bootstrap-server --help lists every flag)')
     .exitOverride();
 }
