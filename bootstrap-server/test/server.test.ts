@@ -144,8 +144,8 @@ describe('fastify specifics', () => {
     await rm(join(dir, 'blocked'), { recursive: true, force: true });
     await writeFile(join(dir, 'blocked'), '');
     const { signer } = await testPeer();
-    const join1 = await server.inject({ method: 'POST', url: routes.join.path, payload: { record: await signer.seal([]) } });
-    expect(join1.statusCode).toBe(200);
+    const joined = await server.inject({ method: 'POST', url: routes.join.path, payload: { record: await signer.seal([]) } });
+    expect(joined.statusCode).toBe(200);
     await vi.waitFor(() => expect(lines.map((l) => l.msg)).toContain('could not write the data file; will retry on the next change'), { timeout: 5_000 });
     expect(lines.every((l) => l.level >= 40)).toBe(true);
     // Writable again, so the final write at close succeeds.
