@@ -7,7 +7,7 @@ import { createLibp2p } from 'libp2p';
 import type { ConnectionMonitorInit, Libp2p, Libp2pOptions } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
+import { yamux } from './yamux-window.ts';
 import { identify } from '@libp2p/identify';
 import type { Identify } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
