@@ -5,7 +5,7 @@
  */
 import { NotStartedError, TypedEventEmitter, serviceCapabilities, serviceDependencies } from '@libp2p/interface';
 import type { Logger, PeerId, Startable } from '@libp2p/interface';
-import { scoreTopic, TopicValidatorResult } from '../node/gossipsub.ts';
+import { computedMessageId, scoreTopic, TopicValidatorResult } from '../node/gossipsub.ts';
 import type { PubsubMessage } from '../node/gossipsub.ts';
 import {
   type ChatMessage, ChatInputError, checkTimestamp, chatMessageId, decodeChatMessage, encodeChatMessage, formatMessageId,
@@ -152,7 +152,9 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
     try {
       const decoded = decodeChatMessage(message.data, room);
       checkTimestamp(decoded.ts, this.now(), this.limits);
-      const id = this.messageId(author, message.data);
+      // Gossipsub identified a signed message by the same hash of the same author and bytes.
+      const known = message.type === 'signed' ? computedMessageId(message) : undefined;
+      const id = known === undefined ? this.messageId(author, message.data) : formatMessageId(known);
       // A replay older than gossipsub's own seen cache: already shown, so not forwarded either.
       if (this.seen.has(id)) return TopicValidatorResult.Ignore;
       this.accepted.set(message, { id, message: decoded });

@@ -88,7 +88,21 @@ function skipAuthorWhenForwarding(service: Required<Internals>): void {
  */
 function msgIdFn(message: Message): Uint8Array {
   const author = message.type === 'signed' ? message.from.toMultihash().bytes : new Uint8Array(0);
-  return chatMessageId(author, message.data);
+  const id = chatMessageId(author, message.data);
+  computedIds.set(message, id);
+  return id;
+}
+
+/** IDs msgIdFn computed, by message object; entries go with the messages. */
+const computedIds = new WeakMap<Message, Uint8Array>();
+
+/**
+ * The ID gossipsub computed for a message it is validating or delivering (the same object
+ * reaches topic validators and 'message' listeners), so the chat service need not hash
+ * every message a second time; undefined for a message gossipsub did not identify.
+ */
+export function computedMessageId(message: Message): Uint8Array | undefined {
+  return computedIds.get(message);
 }
 
 /**
