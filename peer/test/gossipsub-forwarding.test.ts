@@ -7,17 +7,11 @@ import type { PeerId } from '@libp2p/interface';
 import { connectionOptions } from '../src/node/create-node.ts';
 import { pubsub } from '../src/node/gossipsub.ts';
 import type { Pubsub, PubsubMessage, PubsubOptions } from '../src/node/gossipsub.ts';
+import { waitFor } from './support/membership-nodes.ts';
 
 const TOPIC = 'cli-chat-test/forwarding';
+const WAIT_MS = 15_000;
 type Node = Libp2p<{ identify: unknown, pubsub: Pubsub }>;
-
-async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('gossipsub forwarding', () => {
   const nodes: Node[] = [];
@@ -51,13 +45,13 @@ describe('gossipsub forwarding', () => {
     const c = await start();
     await a.dial(c.getMultiaddrs()[0]!);
     for (const node of [a, c]) node.services.pubsub.subscribe(TOPIC);
-    await until(() => a.services.pubsub.getMeshPeers(TOPIC).includes(c.peerId.toString()), "A's mesh to hold C");
+    await waitFor("A's mesh to hold C", () => a.services.pubsub.getMeshPeers(TOPIC).includes(c.peerId.toString()), WAIT_MS);
 
     const b = await start({ directPeers: [{ id: a.peerId, addrs: a.getMultiaddrs() }] });
     await b.dial(c.getMultiaddrs()[0]!);
     await b.dial(a.getMultiaddrs()[0]!);
     b.services.pubsub.subscribe(TOPIC);
-    await until(() => b.services.pubsub.getMeshPeers(TOPIC).includes(c.peerId.toString()), "B's mesh to hold C");
+    await waitFor("B's mesh to hold C", () => b.services.pubsub.getMeshPeers(TOPIC).includes(c.peerId.toString()), WAIT_MS);
     expect(a.services.pubsub.getMeshPeers(TOPIC)).toEqual([c.peerId.toString()]);
 
     // Every message copy that reaches A, counted before gossipsub drops duplicates (test
@@ -75,12 +69,12 @@ describe('gossipsub forwarding', () => {
     const atA = received(a, b.peerId);
     const sent = Array.from({ length: 20 }, (_, i) => `from A ${i}`);
     for (const text of sent) await a.services.pubsub.publish(TOPIC, new TextEncoder().encode(text));
-    await until(() => atB.length === sent.length, 'B to get all of A\'s messages (through C)');
+    await waitFor('B to get all of A\'s messages (through C)', () => atB.length === sent.length, WAIT_MS);
     expect(atB).toEqual(sent);
     // B sends its own message to A, its direct peer, on the stream any forwarded copy
     // would have taken before it: once A has it, nothing forwarded is still on the way.
     await b.services.pubsub.publish(TOPIC, new TextEncoder().encode('from B'));
-    await until(() => atA.length === 1, 'A to get B\'s message');
+    await waitFor('A to get B\'s message', () => atA.length === 1, WAIT_MS);
     expect(ownCopies).toBe(0);
   });
 });
