@@ -55,6 +55,7 @@ export class ChatDecodeError extends ChatInputError {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
 
 /**
  * Control characters a terminal would act on (C0 except tab and newline, DEL, C1):
@@ -124,7 +125,7 @@ export function encodeChatMessage(message: ChatMessage): Uint8Array {
   parseText(message.text);
   // Fixed key order, so an encoding is a function of the message alone.
   const { v, room, nick, text, ts, nonce } = message;
-  return new TextEncoder().encode(JSON.stringify({ v, room, nick, text, ts, nonce }));
+  return utf8Encoder.encode(JSON.stringify({ v, room, nick, text, ts, nonce }));
 }
 
 /** Decodes a message received on `expectedRoom`'s topic. Throws only ChatDecodeError. */

@@ -5,7 +5,7 @@
  */
 import { NotStartedError, TypedEventEmitter, serviceCapabilities, serviceDependencies } from '@libp2p/interface';
 import type { Logger, PeerId, Startable } from '@libp2p/interface';
-import { computedMessageId, scoreTopic, TopicValidatorResult } from '../node/gossipsub.ts';
+import { authorIdString, computedMessageId, publishWithId, scoreTopic, TopicValidatorResult } from '../node/gossipsub.ts';
 import type { PubsubMessage } from '../node/gossipsub.ts';
 import {
   type ChatMessage, ChatInputError, checkTimestamp, chatMessageId, decodeChatMessage, encodeChatMessage, formatMessageId,
@@ -137,9 +137,10 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
     if (topic === undefined) throw new NotJoinedError(name);
     const ts = this.now();
     const data = encodeChatMessage({ v: CHAT_PROTOCOL_VERSION, room: name, nick: this.nickName, text, ts, nonce: this.nonces.next() });
-    const id = this.messageId(this.components.peerId, data);
+    const idBytes = chatMessageId(this.components.peerId.toMultihash().bytes, data);
+    const id = formatMessageId(idBytes);
     this.seen.add(id);
-    await this.components.pubsub.publish(topic, data);
+    await publishWithId(this.components.pubsub, topic, data, idBytes);
     return { id, ts };
   }
 
@@ -153,8 +154,7 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
       const decoded = decodeChatMessage(message.data, room);
       checkTimestamp(decoded.ts, this.now(), this.limits);
       // Gossipsub identified a signed message by the same hash of the same author and bytes.
-      const known = message.type === 'signed' ? computedMessageId(message) : undefined;
-      const id = known === undefined ? this.messageId(author, message.data) : formatMessageId(known);
+      const id = (message.type === 'signed' ? computedMessageId(message) : undefined) ?? this.messageId(author, message.data);
       // A replay older than gossipsub's own seen cache: already shown, so not forwarded either.
       if (this.seen.has(id)) return TopicValidatorResult.Ignore;
       this.accepted.set(message, { id, message: decoded });
@@ -190,7 +190,7 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
     this.accepted.delete(message);
     const { id, message: { nick, text, ts } } = accepted;
     if (!this.seen.add(id)) return;
-    this.safeDispatchEvent('message', { detail: { room, id, from: message.from.toString(), nick, text, ts } });
+    this.safeDispatchEvent('message', { detail: { room, id, from: authorIdString(message.from.toMultihash().bytes), nick, text, ts } });
   }
 
   private messageId(author: PeerId, data: Uint8Array): string {

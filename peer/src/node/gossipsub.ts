@@ -49,8 +49,25 @@ function assertPubsub(service: GossipSub): asserts service is Pubsub & Required<
   }
 }
 
-/** Authors seen in forwarded messages; cleared when full, so a peer minting keys cannot grow it. */
+/** Authors whose peer ID strings are kept; cleared when full, so a peer minting keys cannot grow it. */
 const MAX_AUTHOR_IDS = 1024;
+const authorIds = new Map<string, string>();
+
+/**
+ * The peer ID string (base58btc of the multihash) of a message's author. Every received
+ * message brings a new PeerId object, whose toString() encodes base58 afresh (about 3 µs,
+ * the largest single cost of delivering a chat message); a room has few authors.
+ */
+export function authorIdString(multihash: Uint8Array): string {
+  const key = Buffer.from(multihash.buffer, multihash.byteOffset, multihash.byteLength).toString('latin1');
+  let id = authorIds.get(key);
+  if (id === undefined) {
+    id = toBase58(multihash, 'base58btc');
+    if (authorIds.size >= MAX_AUTHOR_IDS) authorIds.clear();
+    authorIds.set(key, id);
+  }
+  return id;
+}
 
 /**
  * Forwards a received message as gossipsub does, but never back to its author, as
@@ -62,20 +79,9 @@ const MAX_AUTHOR_IDS = 1024;
  */
 function skipAuthorWhenForwarding(service: Required<Internals>): void {
   const forward = service.forwardMessage.bind(service);
-  const authorIds = new Map<string, string>();
-  // A peer ID's string form is the base58btc of its multihash, which `from` carries.
-  const authorId = (from: Uint8Array): string => {
-    const key = Buffer.from(from.buffer, from.byteOffset, from.byteLength).toString('latin1');
-    let id = authorIds.get(key);
-    if (id === undefined) {
-      id = toBase58(from, 'base58btc');
-      if (authorIds.size >= MAX_AUTHOR_IDS) authorIds.clear();
-      authorIds.set(key, id);
-    }
-    return id;
-  };
   service.forwardMessage = (msgIdStr, rawMsg, propagationSource, excludePeers) => {
-    const author = rawMsg.from === undefined ? undefined : authorId(rawMsg.from);
+    // `from` carries the author's multihash, whose base58btc is its peer ID string.
+    const author = rawMsg.from === undefined ? undefined : authorIdString(rawMsg.from);
     forward(msgIdStr, rawMsg, propagationSource, author === undefined ? excludePeers : new Set(excludePeers).add(author));
   };
 }
@@ -87,22 +93,46 @@ function skipAuthorWhenForwarding(service: Required<Internals>): void {
  * which is why every chat message carries a nonce.
  */
 function msgIdFn(message: Message): Uint8Array {
-  const author = message.type === 'signed' ? message.from.toMultihash().bytes : new Uint8Array(0);
-  const id = chatMessageId(author, message.data);
+  const published = message.type === 'signed' ? idsToPublish.get(message.data) : undefined;
+  const id = published ?? chatMessageId(message.type === 'signed' ? message.from.toMultihash().bytes : new Uint8Array(0), message.data);
   computedIds.set(message, id);
   return id;
 }
 
+/** gossipsub's msgIdToStrFn: the printable ID, kept for the chat service's validator. */
+function msgIdToStr(id: Uint8Array): string {
+  const str = formatMessageId(id);
+  idStrings.set(id, str);
+  return str;
+}
+
 /** IDs msgIdFn computed, by message object; entries go with the messages. */
 const computedIds = new WeakMap<Message, Uint8Array>();
+/** Printable forms of those IDs, by ID object. */
+const idStrings = new WeakMap<Uint8Array, string>();
+/**
+ * IDs of messages this node is publishing, by data object: gossipsub hands msgIdFn the very
+ * object passed to publish(), and a received message's data is always a new one.
+ */
+const idsToPublish = new WeakMap<Uint8Array, Uint8Array>();
 
 /**
- * The ID gossipsub computed for a message it is validating or delivering (the same object
- * reaches topic validators and 'message' listeners), so the chat service need not hash
- * every message a second time; undefined for a message gossipsub did not identify.
+ * The printable ID gossipsub computed for a message it is validating or delivering (the
+ * same object reaches topic validators and 'message' listeners), so the chat service need
+ * not hash every message a second time; undefined for a message gossipsub did not identify.
  */
-export function computedMessageId(message: Message): Uint8Array | undefined {
-  return computedIds.get(message);
+export function computedMessageId(message: Message): string | undefined {
+  const id = computedIds.get(message);
+  return id === undefined ? undefined : idStrings.get(id) ?? formatMessageId(id);
+}
+
+/**
+ * Publishes `data` signed by this node, whose message ID the caller already computed with
+ * chatMessageId over this node's peer ID and `data`: gossipsub then does not hash it again.
+ */
+export function publishWithId(service: Pubsub, topic: string, data: Uint8Array, id: Uint8Array): ReturnType<Pubsub['publish']> {
+  idsToPublish.set(data, id);
+  return service.publish(topic, data);
 }
 
 /**
@@ -131,7 +161,7 @@ export function pubsub(options: PubsubOptions = {}): (components: GossipSubCompo
     globalSignaturePolicy: StrictSign,
     msgIdFn,
     fastMsgIdFn,
-    msgIdToStrFn: formatMessageId,
+    msgIdToStrFn: msgIdToStr,
     // Sending to a room nobody else is in yet is normal, not an error.
     allowPublishToZeroTopicPeers: true,
     // Our own messages are reported by the chat service's send(), never as received.
