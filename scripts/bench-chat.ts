@@ -1,6 +1,6 @@
 /**
  * Chat benchmark: `node scripts/bench-chat.ts [--no-profile] [--quick] [--profile-dir DIR]
- * [--order chat,bare|bare,chat] [--connection-monitor project|libp2p]`.
+ * [--order chat,bare|bare,chat] [--connection-monitor project|libp2p] [--chat-args 'FLAGS']`.
  *
  * Two clusters of 10 processes each on 127.0.0.1, measured in the same run:
  *   chat  real peers started like users do (`peer/src/main.ts --json --no-mdns ...`) against
@@ -44,6 +44,8 @@
  * `--order` picks which cluster runs first in pairs 1 and 3. `--quick` runs one short pair.
  * `--connection-monitor libp2p` is an experiment: both clusters with libp2p's default
  * connection monitor instead of the peer's (see scripts/bench-chat/libp2p-default-monitor.ts).
+ * `--chat-args` is another: peer flags added to every chat peer (space-separated), to see
+ * what one setting costs, e.g. `--chat-args '--membership-profile wan'`.
  *
  * Writes bench-results/chat.json and bench-results/chat.md and prints the table. Every child
  * is killed on exit, error, SIGINT or SIGTERM. Targets missed are reported, not failed.
@@ -82,7 +84,8 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     'profile-dir': { type: 'string' },
     order: { type: 'string', default: 'chat,bare' },
-    'connection-monitor': { type: 'string', default: 'project' }
+    'connection-monitor': { type: 'string', default: 'project' },
+    'chat-args': { type: 'string', default: '' }
   }
 });
 const ORDER = flags.order.split(',').map((kind) => {
@@ -94,6 +97,8 @@ if (ORDER.length !== 2 || ORDER[0] === ORDER[1]) throw new Error('--order takes 
 const MONITOR = flags['connection-monitor'];
 if (MONITOR !== 'project' && MONITOR !== 'libp2p') throw new Error('--connection-monitor takes project or libp2p');
 const DEFAULT_MONITOR_HOOK = pathToFileURL(join(REPO, 'scripts/bench-chat/libp2p-default-monitor.ts')).href;
+/** Experiment: extra peer flags for the chat cluster only, e.g. `--chat-args '--membership-profile wan'`. */
+const CHAT_ARGS = flags['chat-args'].split(' ').filter((a) => a !== '');
 const PROFILE = !flags['no-profile'];
 /**
  * The 50 msg/s phase is one continuous stream: the first part right after warm-up catches
@@ -368,7 +373,7 @@ async function runPair(pair: number, order: Kind[], profileDir: string, profiled
   const pairDir = await makeDir(join(workDir ?? tmpdir(), `pair-${pair + 1}`));
   const make = (kind: 'chat' | 'bare'): Cluster => new Cluster({
     kind, size: PEERS, repo: REPO, workDir: pairDir, profile: pair === 0 ? profiled(kind) : new Map(), profileDir,
-    extraArgs: kind === 'bare' ? ['--connection-monitor', MONITOR] : [],
+    extraArgs: kind === 'bare' ? ['--connection-monitor', MONITOR] : CHAT_ARGS,
     extraNodeFlags: kind === 'chat' && MONITOR === 'libp2p' ? ['--import', DEFAULT_MONITOR_HOOK] : []
   });
   const clusters = order.map(make);
@@ -564,7 +569,7 @@ async function main(): Promise<void> {
     settings: {
       peers: PEERS, pairs: PAIRS, latencyRate: LATENCY_RATE, latencyColdSeconds: LATENCY_COLD_SECONDS, latencySeconds: LATENCY_SECONDS,
       sweepRates: SWEEP_RATES, sweepSeconds: SWEEP_SECONDS, sweeps: SWEEPS, sweepResolution: SWEEP_RESOLUTION, deadlineMs: DEADLINE_MS, profile: PROFILE, profiledReceiver: PROFILED_RECEIVER,
-      order: ORDER, connectionMonitor: MONITOR
+      order: ORDER, connectionMonitor: MONITOR, chatArgs: CHAT_ARGS
     },
     durationS: round((Date.now() - startedAt.getTime()) / 1000, 0),
     targets,
@@ -587,7 +592,8 @@ interface Report {
   node: string;
   settings: {
     peers: number, pairs: number, latencyRate: number, latencyColdSeconds: number, latencySeconds: number, sweepRates: number[], sweepSeconds: number,
-    sweeps: number, sweepResolution: number, deadlineMs: number, profile: boolean, profiledReceiver: number, order: string[], connectionMonitor: string
+    sweeps: number, sweepResolution: number, deadlineMs: number, profile: boolean, profiledReceiver: number, order: string[], connectionMonitor: string,
+    chatArgs: string[]
   };
   durationS: number;
   targets: {
@@ -619,7 +625,8 @@ function renderMarkdown(report: Report): string {
     `one publisher. Load average before ${report.machine.loadavgBefore.join(' ')}, after ${report.machine.loadavgAfter.join(' ')}; run took ${report.durationS} s.`, '');
   lines.push(`${s.pairs} pair(s); in each, the clusters run one after the other, each alone on the host, the order swapped from pair to pair` +
     `${s.connectionMonitor === 'project' ? '' : '. EXPERIMENT: both clusters with libp2p\'s default connection monitor (ping every 10 s, timeout 5-60 s), ' +
-      'not the peer\'s CONNECTION_MONITOR (every 1 s, timeout 0.5-2 s)'}.`, '');
+      'not the peer\'s CONNECTION_MONITOR (every 1 s, timeout 0.5-2 s)'}` +
+    `${s.chatArgs.length === 0 ? '' : `. EXPERIMENT: chat peers started with \`${s.chatArgs.join(' ')}\``}.`, '');
   lines.push(`## Latency at ${LATENCY_RATE} msg/s`, '');
   lines.push(`One stream of ${s.latencyColdSeconds + s.latencySeconds} s per cluster and pair, right after warm-up: the first ${s.latencyColdSeconds} s ("cold") ` +
     `and the ${s.latencySeconds} s after it ("measured", the headline; the profile window in pair 1). ` +
