@@ -60,6 +60,7 @@ import { Cluster, makeDir, sleep } from './bench-chat/cluster.ts';
 import type { Kind, Message } from './bench-chat/cluster.ts';
 import { killAllNow, machineCpu, processCpuMs } from './bench-chat/children.ts';
 import { summariseProfile } from './bench-chat/cpuprofile.ts';
+import { CONNECTION_MONITOR } from '../peer/src/node/constants.ts';
 import type { ProfileSummary } from './bench-chat/cpuprofile.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -625,7 +626,7 @@ function renderMarkdown(report: Report): string {
     `one publisher. Load average before ${report.machine.loadavgBefore.join(' ')}, after ${report.machine.loadavgAfter.join(' ')}; run took ${report.durationS} s.`, '');
   lines.push(`${s.pairs} pair(s); in each, the clusters run one after the other, each alone on the host, the order swapped from pair to pair` +
     `${s.connectionMonitor === 'project' ? '' : '. EXPERIMENT: both clusters with libp2p\'s default connection monitor (ping every 10 s, timeout 5-60 s), ' +
-      'not the peer\'s CONNECTION_MONITOR (every 1 s, timeout 0.5-2 s)'}` +
+      `not the peer's CONNECTION_MONITOR (every ${CONNECTION_MONITOR.pingInterval / 1000} s, timeout ${CONNECTION_MONITOR.pingTimeout.minTimeout / 1000}-${CONNECTION_MONITOR.pingTimeout.maxTimeout / 1000} s)`}` +
     `${s.chatArgs.length === 0 ? '' : `. EXPERIMENT: chat peers started with \`${s.chatArgs.join(' ')}\``}.`, '');
   lines.push(`## Latency at ${LATENCY_RATE} msg/s`, '');
   lines.push(`One stream of ${s.latencyColdSeconds + s.latencySeconds} s per cluster and pair, right after warm-up: the first ${s.latencyColdSeconds} s ("cold") ` +
