@@ -45,7 +45,8 @@
  * `--connection-monitor libp2p` is an experiment: both clusters with libp2p's default
  * connection monitor instead of the peer's (see scripts/bench-chat/libp2p-default-monitor.ts).
  * `--chat-args` is another: peer flags added to every chat peer (space-separated), to see
- * what one setting costs, e.g. `--chat-args='--membership-profile wan'` (with `=`: the value starts with a dash).
+ * what one setting costs, e.g. `--chat-args='--membership-profile wan'` (with `=`, as the
+ * value starts with a dash).
  *
  * Writes bench-results/chat.json and bench-results/chat.md and prints the table. Every child
  * is killed on exit, error, SIGINT or SIGTERM. Targets missed are reported, not failed.
@@ -98,7 +99,7 @@ if (ORDER.length !== 2 || ORDER[0] === ORDER[1]) throw new Error('--order takes 
 const MONITOR = flags['connection-monitor'];
 if (MONITOR !== 'project' && MONITOR !== 'libp2p') throw new Error('--connection-monitor takes project or libp2p');
 const DEFAULT_MONITOR_HOOK = pathToFileURL(join(REPO, 'scripts/bench-chat/libp2p-default-monitor.ts')).href;
-/** Experiment: extra peer flags for the chat cluster only, e.g. `--chat-args='--membership-profile wan'` (with `=`: the value starts with a dash). */
+/** Experiment: extra peer flags for the chat cluster only (see `--chat-args` above). */
 const CHAT_ARGS = flags['chat-args'].split(' ').filter((a) => a !== '');
 const PROFILE = !flags['no-profile'];
 /**
