@@ -12,9 +12,17 @@
  * Expired leases are never answered (the policy filters every read by `expiresAt`, and
  * `entries` asks Firestore for live ones only) and are deleted by the next transaction
  * that sees them, so they cost storage only until the next join, refill or leave.
+ *
+ * An instance runs its own transactions one at a time. Every join, refill and leave reads
+ * the whole set, so any two in flight conflict, and the client library retries the loser
+ * after an exponential backoff (1 s growing by half each time, up to a minute): twenty
+ * requests at once on one instance had their last answer after more than a minute on the
+ * emulator. Queued, they only wait for each other's commits; instances of one deployment
+ * still contend with each other, and Firestore's retries keep that correct.
  */
 import { isLive } from '@cli-chat/bootstrap-api';
 import type { Config, ConfigPatch, Decision, Registration, RegistryStore } from '@cli-chat/bootstrap-api';
+import PQueue from 'p-queue';
 import type {
   CollectionReference, DocumentReference, Firestore, FirestoreDataConverter, QueryDocumentSnapshot
 } from '@google-cloud/firestore';
@@ -56,6 +64,7 @@ export class FirestoreStore implements RegistryStore {
   private readonly configDoc: DocumentReference<Config>;
   private readonly initialConfig: Config;
   private readonly now: () => number;
+  private readonly transactions = new PQueue({ concurrency: 1 });
 
   constructor(db: Firestore, options: FirestoreStoreOptions) {
     this.db = db;
@@ -66,7 +75,7 @@ export class FirestoreStore implements RegistryStore {
   }
 
   async update<R>(decide: (entries: readonly Registration[], config: Config) => Decision<R>): Promise<R> {
-    return this.db.runTransaction(async (tx) => {
+    return this.transactions.add(() => this.db.runTransaction(async (tx) => {
       // One read after the other: the first read starts the transaction.
       const entries = (await tx.get(this.registrations)).docs.map((d) => d.data());
       const config = (await tx.get(this.configDoc)).data() ?? this.initialConfig;
@@ -78,7 +87,7 @@ export class FirestoreStore implements RegistryStore {
       }
       for (const r of decision.put) tx.set(this.registrations.doc(r.peerId), r);
       return decision.result;
-    }, { maxAttempts: TRANSACTION_MAX_ATTEMPTS });
+    }, { maxAttempts: TRANSACTION_MAX_ATTEMPTS }));
   }
 
   /** Live registrations only: Firestore filters on `expiresAt` (a single-field index it keeps by default). */
@@ -93,12 +102,12 @@ export class FirestoreStore implements RegistryStore {
 
   /** In a transaction, so two admins changing different fields at once both keep their change. */
   async setConfig(patch: ConfigPatch): Promise<Config> {
-    return this.db.runTransaction(async (tx) => {
+    return this.transactions.add(() => this.db.runTransaction(async (tx) => {
       const current = (await tx.get(this.configDoc)).data() ?? this.initialConfig;
       const next: Config = { ...current, ...patch };
       tx.set(this.configDoc, next);
       return next;
-    }, { maxAttempts: TRANSACTION_MAX_ATTEMPTS });
+    }, { maxAttempts: TRANSACTION_MAX_ATTEMPTS }));
   }
 
   /**

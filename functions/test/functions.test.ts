@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { request } from 'node:http';
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { describeContract } from '@cli-chat/bootstrap-api/contract-tests';
 import {
   BODY_LIMIT_BYTES, OPENAPI_PATH, RecordSigner, RegistryService, routes
@@ -156,6 +157,26 @@ describe('functions specifics', () => {
       await db.terminate();
     }
   });
+
+  it('instances of one deployment racing for the last places admit exactly maxPeers (Firestore transactions, not the per-instance queue)', async () => {
+    const projectId = 'demo-two-instances';
+    await emulator().reset(projectId);
+    const dbs = [firestoreOn(projectId), firestoreOn(projectId)];
+    try {
+      // Each instance queues its own transactions, so only the two instances can conflict.
+      const services = dbs.map((db) => new RegistryService(new FirestoreStore(db, { initialConfig: { maxPeers: 3, ttlMs: 60_000 } }), { backend: 'test' }));
+      const keys = await Promise.all(Array.from({ length: 8 }, () => generateKeyPair('Ed25519')));
+      const records = await Promise.all(keys.map((key) => new RecordSigner(key).seal([])));
+      const answers = await Promise.all(records.map((record, i) => (services[i % 2] as RegistryService).join({ record })));
+      const admitted = keys.filter((_, i) => answers[i]?.admitted).map((key) => peerIdFromPrivateKey(key).toString());
+      expect(admitted).toHaveLength(3);
+      expect((await (services[0] as RegistryService).list()).peers.map((p) => p.peerId).sort()).toEqual(admitted.sort());
+      // Every refused join was shown the full set.
+      for (const a of answers.filter((x) => !x.admitted)) expect(a.peers).toHaveLength(3);
+    } finally {
+      await Promise.all(dbs.map((db) => db.terminate()));
+    }
+  }, 60_000);
 
   function firestoreOn(projectId: string): Firestore {
     return new Firestore({ projectId, host: emulator().host, ssl: false });
