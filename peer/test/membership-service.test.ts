@@ -222,3 +222,33 @@ describe('membership service on five nodes', () => {
     }
   });
 });
+
+describe('a member arriving in a running cluster', () => {
+  let members: TestMember[] = [];
+
+  afterAll(async () => {
+    await Promise.all(members.map((member) => member.node.stop()));
+  });
+
+  it('holds one connection to each member though it dials them all as the members hear it arrive', async () => {
+    // The early members join together and hear each other arrive: they must not all dial
+    // each other when their waits end either.
+    members = await Promise.all(Array.from({ length: 5 }, (_, i) =>
+      startMember({ profile: 'lan', meta: { nick: `member-${i}`, version: 'test' } })));
+    const [seed, ...rest] = members as [TestMember, ...TestMember[]];
+    const early = rest.slice(0, -1);
+    const late = rest.at(-1)!;
+    for (const member of early) member.node.services.membership.join([seed.seed()]);
+    const settled = (group: TestMember[]): boolean => group.every((member) =>
+      group.every((other) => other === member || member.node.getConnections(other.node.peerId).length > 0));
+    await waitFor('the early members connected to each other', () => settled([seed, ...early]), JOIN_MS);
+    // As a peer does: join through one seed and dial every peer the bootstrap list names.
+    late.node.services.membership.join([seed.seed()]);
+    await Promise.all([seed, ...early].map(async (member) => late.node.dial(member.node.getMultiaddrs())));
+    // Each member probing the newcomer proves it heard of it and had time to dial it.
+    await waitFor('every member probed the newcomer', () => [seed, ...early].every((member) =>
+      member.node.services.membership.members().find((v) => v.id === late.id)?.rtt !== undefined), JOIN_MS);
+    expect(settled(members)).toBe(true);
+    expect(members.map((member) => member.node.getConnections().length)).toEqual(members.map(() => members.length - 1));
+  });
+});

@@ -91,7 +91,12 @@ export type MembershipInput =
 export type MembershipOutput =
   /** Send `message` to `to`; if the send fails, report `unreachable`. */
   | { readonly type: 'send', readonly to: MemberId, readonly message: Message }
-  | { readonly type: 'event', readonly event: MemberEvent }
+  /**
+   * `arrival`: a member-joined learned from the gossip that announces a peer joining (or
+   * coming back), not from a sync of the members there before us. The member is new to
+   * the cluster, not only to us, and is dialling its own seeds as we hear of it.
+   */
+  | { readonly type: 'event', readonly event: MemberEvent, readonly arrival: boolean }
   /** The leave has been gossiped: the service may stop. */
   | { readonly type: 'left' };
 
@@ -609,7 +614,7 @@ export class MembershipCore {
     this.#failed.delete(claim.id);
     if (handle < 0) {
       const added = this.#table.add(claim);
-      this.#emit('member-joined', added);
+      this.#emit('member-joined', added, via === 'gossip');
       if (via !== 'join') this.#broadcast(claim.id, { kind: 'alive', claim });
       return;
     }
@@ -617,7 +622,7 @@ export class MembershipCore {
     const oldClaim = this.#table.claim(handle);
     this.#clearSuspicion(handle);
     this.#table.setAlive(handle, claim);
-    if (before === DEAD || before === LEFT) this.#emit('member-joined', handle);
+    if (before === DEAD || before === LEFT) this.#emit('member-joined', handle, via === 'gossip');
     else if (before === SUSPECT) this.#emit('member-alive', handle);
     else if (!oldClaim || !sameMeta(oldClaim.meta, claim.meta)) this.#emit('member-updated', handle);
     if (via !== 'join') this.#broadcast(claim.id, { kind: 'alive', claim });
@@ -970,14 +975,15 @@ export class MembershipCore {
     }
   }
 
-  #emit(type: MemberEventType, handle: number): void {
+  #emit(type: MemberEventType, handle: number, arrival = false): void {
     const claim = this.#table.claim(handle);
     this.#out.push({
       type: 'event',
       event: {
         type, peerId: this.#table.index.idAt(handle), nick: claim?.meta.nick ?? '',
         incarnation: this.#table.incarnation(handle), ts: this.#now
-      }
+      },
+      arrival
     });
   }
 

@@ -49,6 +49,7 @@ import { shuffle } from './random.ts';
 import {
   CONNECTION_TARGET, CONNECTIVITY_CHECK_INTERVAL_MS, DEFAULT_VERSION, DIAL_TIMEOUT_MS, INBOUND_FRAME_BURST, LEAVE_FLUSH_TIMEOUT_MS,
   LEAVE_MARGIN_MS, MAX_INBOUND_STREAMS, MAX_OUTBOUND_STREAMS, MAX_QUEUED_FRAMES, MAX_TIMER_DELAY_MS, MAX_UNSENT_BYTES,
+  NEWCOMER_GRACE_MS,
   RATE_LIMIT_LOG_INTERVAL_MS, inboundFrameRate
 } from './service-constants.ts';
 
@@ -95,6 +96,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   readonly #openConnections = new Map<string, number>();
   /** Members we are connecting to for connectivity's sake (not for a message). */
   readonly #dialing = new Set<MemberId>();
+  /** Members heard arriving, and until when we leave them to dial us (see NEWCOMER_GRACE_MS). */
+  readonly #newcomers = new Map<MemberId, number>();
   #meta: MemberMeta;
   #core: MembershipCore | undefined;
   #running = false;
@@ -157,6 +160,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       connected: (id) => this.#openConnections.has(id)
     });
     this.#leaving = undefined;
+    this.#newcomers.clear();
     this.#running = true;
     try {
       await this.#components.registrar.handle(MEMBERSHIP_PROTOCOL_ID, this.#onStream, {
@@ -275,6 +279,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
       } else if (output.type === 'event') {
         membersChanged = true;
         if (output.event.type === 'member-failed') this.#hangUp(output.event.peerId);
+        if (output.arrival) this.#welcome(output.event.peerId);
         this.safeDispatchEvent(output.event.type, { detail: output.event });
       } else {
         this.#whenLeft?.();
@@ -583,11 +588,15 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
    * only knew its seeds gets a mesh, and one whose peers failed gets a new one.
    */
   #checkConnectivity(): void {
-    this.#nextConnectivityCheck = Date.now() + CONNECTIVITY_CHECK_INTERVAL_MS;
+    const now = Date.now();
+    this.#nextConnectivityCheck = now + CONNECTIVITY_CHECK_INTERVAL_MS;
     // Riding on this once-a-second check: buckets of peers that went quiet are dropped.
-    this.#budgets.prune(Date.now());
+    this.#budgets.prune(now);
     const core = this.#core;
     if (!this.#running || core === undefined || this.#leaving !== undefined) return;
+    for (const [id, until] of this.#newcomers) {
+      if (now >= until) this.#newcomers.delete(id);
+    }
     const connected = new Set(this.#components.connectionManager.getConnections().map((c) => c.remotePeer.toString()));
     const inOurRooms: MemberId[] = [];
     const others: MemberId[] = [];
@@ -595,6 +604,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     for (const member of core.members()) {
       if (member.state !== 'alive' || member.id === this.#selfId) continue;
       if (connected.has(member.id) || this.#dialing.has(member.id)) count++;
+      else if (this.#newcomers.has(member.id)) continue;
       else if (member.meta.rooms.some((room) => this.#meta.rooms.includes(room))) inOurRooms.push(member.id);
       else others.push(member.id);
     }
@@ -602,6 +612,15 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     shuffle(Math.random, inOurRooms);
     shuffle(Math.random, others);
     for (const id of [...inOurRooms, ...others].slice(0, this.#connectionTarget - count)) this.#connect(id);
+  }
+
+  /**
+   * Leaves a member we heard arrive to dial us first. Two members that arrive together hear
+   * each other arrive: the one with the greater ID waits twice as long, so that when the
+   * waits end they do not both dial.
+   */
+  #welcome(id: MemberId): void {
+    this.#newcomers.set(id, Date.now() + (this.#selfId < id ? NEWCOMER_GRACE_MS : 2 * NEWCOMER_GRACE_MS));
   }
 
   /**

@@ -223,6 +223,10 @@ describe('membership core', () => {
     expect(joiner.members().map((m) => m.id).sort()).toEqual([...c.ids, newcomer].sort());
     expect(c.eventsOf('member-joined', newcomer).map((e) => e.observer).sort()).toEqual(c.ids.filter((id) => id !== newcomer).sort());
     expect(c.eventsOf('member-joined').filter((e) => e.observer === newcomer)).toHaveLength(4);
+    // The members hear the newcomer arrive, so the service leaves it time to dial its seeds
+    // first; the newcomer learns members that were there before it and may dial them at once.
+    expect(c.eventsOf('member-joined', newcomer).every((e) => e.arrival)).toBe(true);
+    expect(c.eventsOf('member-joined').filter((e) => e.observer === newcomer).some((e) => e.arrival)).toBe(false);
   });
 
   it('a seed announces a newcomer to announceNodes members at once (not a re-join); a leaver announces its leave', () => {

@@ -29,13 +29,21 @@ export interface Sent {
   readonly message: Message;
 }
 
+/** An event as one core emitted it; `arrival` as in MembershipOutput. */
+export interface ObservedEvent {
+  at: number;
+  observer: string;
+  event: MemberEvent;
+  arrival: boolean;
+}
+
 /** A few cores on one manual clock; outputs are collected for the test to deliver. */
 export class HandCluster {
   time = 1000;
   readonly ids: string[];
   readonly cores = new Map<string, MembershipCore>();
   readonly outbox: Sent[] = [];
-  readonly events: { at: number, observer: string, event: MemberEvent }[] = [];
+  readonly events: ObservedEvent[] = [];
   readonly left = new Set<string>();
 
   constructor(n: number, profile: MembershipProfile = LAN_PROFILE) {
@@ -57,7 +65,7 @@ export class HandCluster {
     const outputs = this.core(id).handle(input);
     for (const output of outputs) {
       if (output.type === 'send') this.outbox.push({ from: id, to: output.to, message: output.message });
-      else if (output.type === 'event') this.events.push({ at: this.time, observer: id, event: output.event });
+      else if (output.type === 'event') this.events.push({ at: this.time, observer: id, event: output.event, arrival: output.arrival });
       else this.left.add(id);
     }
     return outputs;
@@ -109,7 +117,7 @@ export class HandCluster {
   /** Members that no longer process anything (crashed). */
   readonly stopped = new Set<string>();
 
-  eventsOf(type: MemberEvent['type'], subject?: string): { at: number, observer: string, event: MemberEvent }[] {
+  eventsOf(type: MemberEvent['type'], subject?: string): ObservedEvent[] {
     return this.events.filter((e) => e.event.type === type && (subject === undefined || e.event.peerId === subject));
   }
 }
