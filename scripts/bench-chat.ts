@@ -14,34 +14,39 @@
  * report receipts on stdout. Latency = when this process reads a receiver's event minus when
  * it wrote the line to the publisher (chat also records now - the message's own `ts`).
  *
- * Three pairs: in each, the clusters run one after the other, each alone (an idle cluster of
+ * Six pairs: in each, the clusters run one after the other, each alone (an idle cluster of
  * 10 still costs a tenth to a fifth of a core, and its start-up far more), the order swapped
  * from pair to pair. One pair's p99 ratio turns on a few slow seconds of either cluster: in
  * seven single-pair runs on one afternoon it went from 0.77 to 1.55 with about the same CPU
- * per message. The target is judged on the median of the three pairs' ratios; the p99 of
- * the three pairs' deliveries pooled is reported beside it. Only pair 1 is profiled.
+ * per message. The target is judged on the median of the six pairs' ratios; the p99 of all
+ * pairs' deliveries pooled is reported beside it. Only pair 1 is profiled. Six pairs of one
+ * sweep and 30 s measured, not three of two sweeps and 60 s (as up to 2026-12-06): the
+ * same sweeps and deliveries in all, but a cluster, not a sweep, is the independent sample.
+ * Each cluster draws its gossipsub mesh at random, and the pairs of one run differed more
+ * than the sweeps of one cluster (bare 200 and 200, 550 and 450, 275 and 275 msg/s in the
+ * three pairs of the 2026-12-06 02:37 run).
  *   start     processes one at a time, each to its `ready` event; then the full mesh of
  *             connections (bounded wait); for chat peers, membership settled (every peer lists
  *             every other, no suspicion for 3 s; bounded wait); and a warm-up: send until 5
  *             consecutive messages reached every receiver (no fixed sleeps); RSS; 3 s idle for the idle CPU cost
- *   latency   one 50 msg/s stream of 80 s: the first 20 s ("cold": JIT, and whatever backlog
- *             that builds) reported apart, the last 60 s measured: p50/p90/p99, CPU per
+ *   latency   one 50 msg/s stream of 50 s: the first 20 s ("cold": JIT, and whatever backlog
+ *             that builds) reported apart, the last 30 s measured: p50/p90/p99, CPU per
  *             message; the publisher and receiver 5 run under --cpu-prof, and each profile is
- *             summarised over exactly the measured 60 s (V8's sample clock and process.hrtime
- *             are the same monotonic clock). 60 s, not 20: the p99 of 20 s (the 90 slowest of
- *             9,000 deliveries) moved by a few ms from run to run, as much as chat and bare
- *             differ
+ *             summarised over exactly the measured 30 s (V8's sample clock and process.hrtime
+ *             are the same monotonic clock). A pair's p99 of 20 s (the 90 slowest of 9,000
+ *             deliveries) moved by a few ms from run to run, as much as chat and bare differ:
+ *             the target takes the median over six pairs of 30 s, 81,000 deliveries a cluster
  *   sweep     4 s at each rate of 50, 100, 150, 200, 300, 400, 600, 800 msg/s; a rate passes
  *             when every message reached every receiver within 1 s; at the first failure the
  *             gap to the last rate passed is halved (each try after the cluster flows again:
- *             5 consecutive messages at every receiver) down to 25 msg/s. Two sweeps per
+ *             5 consecutive messages at every receiver) down to 25 msg/s. One sweep per
  *             cluster and pair; the highest rate is the median of the six (the lower of the
  *             middle two), and chat meets bare's when it is at most one resolution step
  *             (25 msg/s) below. Near the knee (200-300 msg/s for both clusters here) one
  *             sweep's answer turns on a few dozen late messages: the same cluster's sweeps
  *             spread from 175 to 300 msg/s within one run, with about the same CPU per message
  *   stop      RSS at the end, then SIGTERM (graceful, so the profiles get written)
- * `--order` picks which cluster runs first in pairs 1 and 3. `--quick` runs one short pair.
+ * `--order` picks which cluster runs first in pairs 1, 3 and 5. `--quick` runs one short pair.
  * `--connection-monitor libp2p` is an experiment: both clusters with libp2p's default
  * connection monitor instead of the peer's (see scripts/bench-chat/libp2p-default-monitor.ts).
  * `--chat-args` is another: peer flags added to every chat peer (space-separated), to see
@@ -107,13 +112,13 @@ const PROFILE = !flags['no-profile'];
  * cold code (JIT) and any backlog it builds; the figures of the second part are the headline.
  */
 const LATENCY_COLD_SECONDS = flags.quick ? 5 : 20;
-const LATENCY_SECONDS = flags.quick ? 5 : 60;
+const LATENCY_SECONDS = flags.quick ? 5 : 30;
 const SWEEP_SECONDS = flags.quick ? 2 : 4;
 const SWEEP_RATES = flags.quick ? [50, 200, 800] : [50, 100, 150, 200, 300, 400, 600, 800];
 /** Chat and bare, measured one after the other, this many times (the order swapped each time). */
-const PAIRS = flags.quick ? 1 : 3;
-/** Per cluster and pair: three pairs give six sweeps of each kind. */
-const SWEEPS = flags.quick ? 1 : 2;
+const PAIRS = flags.quick ? 1 : 6;
+/** Per cluster and pair: six pairs give six sweeps of each kind, from six clusters. */
+const SWEEPS = 1;
 /** After the first failing rate, a full sweep narrows the gap to the last rate passed down to this. */
 const SWEEP_RESOLUTION = flags.quick ? 0 : 25;
 
@@ -230,8 +235,12 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
 }
 
+/** Of an even count, the mean of the middle two: six pairs' p99 ratios must not lean either way. */
 function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = sorted.length / 2;
+  return Number.isInteger(mid) ? (sorted[mid - 1]! + sorted[mid]!) / 2 : sorted[Math.floor(mid)]!;
 }
 
 /** The median sweep's highest rate (of an even count, the lower middle one); a sweep that passed no rate ranks lowest. */
@@ -366,7 +375,7 @@ interface PairResult {
   order: Kind[];
   chat: ClusterResult;
   bare: ClusterResult;
-  /** The measured 60 s of each cluster, for figures over all pairs. */
+  /** The measured part of each cluster's stream, for figures over all pairs. */
   steady: Record<Kind, Message[]>;
 }
 
@@ -543,7 +552,7 @@ async function main(): Promise<void> {
   const loadAfter = loadavg();
 
   const ratios = pairs.map((p) => round(p.chat.latency.p99Ms / p.bare.latency.p99Ms, 2));
-  const medianRatio = median(ratios);
+  const medianRatio = round(median(ratios), 2);
   const pooled = (kind: Kind): Latency => latencyOf(pairs.flatMap((p) => p.steady[kind]), PEERS - 1, kind === 'chat');
   const [pooledChat, pooledBare] = [pooled('chat'), pooled('bare')];
   const chatRates = pairs.flatMap((p) => p.chat.highestPassingRates);
@@ -602,7 +611,7 @@ interface Report {
     p99: { ratios: number[], medianRatio: number, met: boolean, pooled: { chatMs: number, bareMs: number, ratio: number } },
     highestRate: { chat: number | null, bare: number | null, chatSweeps: (number | null)[], bareSweeps: (number | null)[], met: boolean }
   };
-  /** The measured 60 s of every pair together. */
+  /** The measured part of every pair's streams together. */
   pooled: { chat: Latency, bare: Latency };
   pairs: { order: Kind[], chat: ClusterResult, bare: ClusterResult }[];
 }
