@@ -35,7 +35,7 @@
  *             summarised over exactly the measured 30 s (V8's sample clock and process.hrtime
  *             are the same monotonic clock). A pair's p99 of 20 s (the 90 slowest of 9,000
  *             deliveries) moved by a few ms from run to run, as much as chat and bare differ:
- *             the target takes the median over six pairs of 30 s, 81,000 deliveries a cluster
+ *             the target takes the median over six pairs of 30 s, 81,000 deliveries a kind
  *   sweep     4 s at each rate of 50, 100, 150, 200, 300, 400, 600, 800 msg/s; a rate passes
  *             when every message reached every receiver within 1 s; at the first failure the
  *             gap to the last rate passed is halved (each try after the cluster flows again:

@@ -54,9 +54,9 @@ export const CONNECTIVITY_CHECK_INTERVAL_MS = 1_000;
  * How long a member we hear arrive is left to connect to us before we dial it for
  * connectivity's sake. An arriving peer dials the peers its bootstrap list names while
  * the members gossip its arrival; when both ends dialled, the pair kept two connections:
- * a 10-peer cluster started one peer at a time held 124 connections instead of 90, and 92
- * with the wait (`scripts/bench-chat.ts`, connections "at end"). Well above a LAN dial;
- * the first check after it dials whoever did not connect.
+ * the 10-peer clusters of `scripts/bench-chat.ts`, started one peer at a time, held
+ * 124-136 connection ends instead of 90, and 96-114 with the wait ("at end"). Well above
+ * a LAN dial; the first check after it dials whoever did not connect.
  */
 export const NEWCOMER_GRACE_MS = 2_000;
 
