@@ -15,6 +15,8 @@ export const DEFAULT_ROOM = 'lobby';
 export const DEFAULT_LISTEN = '/ip4/127.0.0.1/tcp/0';
 
 export const HISTORY_FILE = 'history';
+/** In the data dir: where an interactive console's logs go until `/log on` says otherwise. */
+export const LOG_FILE = 'peer.log';
 export const HISTORY_SIZE = 1000;
 
 export function defaultNick(): string {

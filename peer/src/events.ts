@@ -3,6 +3,7 @@
  * prints them one per line, and scripts subscribe to them through `Peer.on`.
  */
 import type { MemberEventType, MembershipServiceStats } from './membership/index.ts';
+import type { ChatCounters } from './peer.ts';
 
 export type PeerEvent =
   | { type: 'ready', peerId: string, addrs: string[], nick: string, room: string | null, bootstrap: string, ts: number }
@@ -12,10 +13,11 @@ export type PeerEvent =
   | { type: 'room-left', room: string }
   | { type: 'peer-connected', peerId: string }
   | { type: 'peer-disconnected', peerId: string }
-  | { type: 'bootstrap', state: 'registered' | 'full' | 'hosting' | 'unreachable' | 'refused', url: string, message: string }
+  | { type: 'bootstrap', state: 'registered' | 'full' | 'hosting' | 'unreachable' | 'refused' | 'left', url: string, message: string }
+  | { type: 'membership', state: 'joined' | 'left', seeds: number, message: string }
   | { type: 'rejected', from: string, room: string, reason: string }
   | { type: MemberEventType, peerId: string, nick: string, incarnation: number, ts: number }
-  | { type: 'stats', ts: number, membership: MembershipServiceStats }
+  | { type: 'stats', ts: number, membership: MembershipServiceStats, chat: ChatCounters }
   | { type: 'info', message: string }
   | { type: 'error', message: string };
 

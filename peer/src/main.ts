@@ -3,8 +3,11 @@ import { CommanderError } from 'commander';
 import { pino } from 'pino';
 import { parseArgs } from './cli/args.ts';
 import type { CliOptions } from './cli/args.ts';
+import { join } from 'node:path';
 import { Peer } from './peer.ts';
-import { Session } from './cli/session.ts';
+import { Session, isInteractive } from './cli/session.ts';
+import { LogSink } from './cli/log-sink.ts';
+import { LOG_FILE } from './config.ts';
 
 function options(): CliOptions {
   try {
@@ -17,7 +20,11 @@ function options(): CliOptions {
 
 async function main(): Promise<void> {
   const opts = options();
-  const log = pino({ level: opts.logLevel, base: undefined }, pino.destination(2));
+  // Logs written into the terminal would garble the chat view: there they start in a file.
+  const logSink = new LogSink(isInteractive(process.stdin, process.stdout, opts.json)
+    ? { kind: 'file', path: join(opts.dataDir, LOG_FILE) }
+    : { kind: 'stderr' });
+  const log = pino({ level: opts.logLevel, base: undefined }, logSink);
   const peer = new Peer({
     nick: opts.nick,
     dataDir: opts.dataDir,
@@ -27,9 +34,14 @@ async function main(): Promise<void> {
     mdns: opts.mdns,
     membershipProfile: opts.membershipProfile,
     room: opts.room,
+    manual: opts.manual,
+    ...(opts.adminToken === undefined ? {} : { adminToken: opts.adminToken }),
     log
   });
-  const session = new Session({ peer, json: opts.json, input: process.stdin, output: process.stdout, dataDir: opts.dataDir, log });
+  const session = new Session({
+    peer, json: opts.json, input: process.stdin, output: process.stdout, dataDir: opts.dataDir, log, logSink,
+    ...(opts.script === undefined ? {} : { script: opts.script })
+  });
   session.attach();
 
   let signals = 0;
@@ -50,6 +62,7 @@ async function main(): Promise<void> {
   }
   await session.run();
   await peer.stop();
+  logSink.close();
   process.exit(0);
 }
 

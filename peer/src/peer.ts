@@ -3,8 +3,10 @@
  * bootstrap lease. The command line, scripts and the JSON stream are all clients of it;
  * none of them touch libp2p directly.
  */
+import { multiaddr } from '@multiformats/multiaddr';
 import { BootstrapClient, RecordSigner } from '@cli-chat/bootstrap-api';
-import type { BootstrapPeer } from '@cli-chat/bootstrap-api';
+import type { BootstrapPeer, Config, ConfigPatch, RefillResponse } from '@cli-chat/bootstrap-api';
+import type { PrivateKey } from '@libp2p/interface';
 import type { Logger } from 'pino';
 import { acquireDataDirLock, loadOrCreateIdentity } from './identity.ts';
 import { createPeerNode } from './node/create-node.ts';
@@ -13,11 +15,13 @@ import { parseNick, parseRoomName } from './chat/codec.ts';
 import { BootstrapLease } from './seeding/lease.ts';
 import type { LeaseStatus } from './seeding/lease.ts';
 import { SeedDialer } from './seeding/dialer.ts';
+import type { Seed } from './seeding/dialer.ts';
 import { seedsStale } from './seeding/stale.ts';
 import { canHostLocally, hostLocalBootstrap } from './seeding/local-bootstrap.ts';
 import type { HostedBootstrap } from './seeding/local-bootstrap.ts';
 import type { PeerEvent, PeerListener } from './events.ts';
 import type { MemberEventType, MemberState, MemberView, MembershipServiceStats } from './membership/index.ts';
+import { VERSION } from './version.ts';
 
 const MEMBER_EVENT_TYPES: readonly MemberEventType[] = [
   'member-joined', 'member-updated', 'member-suspect', 'member-alive', 'member-left', 'member-failed'
@@ -35,7 +39,47 @@ export interface PeerOptions {
   membershipProfile: string;
   /** Room to join at start; none when undefined. */
   room?: string;
+  /**
+   * Step by step: start the node and nothing else. The bootstrap lease, the membership and
+   * rooms then wait for bootstrapJoin(), joinMembership() and joinRoom().
+   */
+  manual?: boolean;
+  /** Bearer token for the bootstrap API's admin calls (its config). */
+  adminToken?: string;
   log: Logger;
+}
+
+/** A layer asked for before the one it stands on: the message names what to do first. */
+export class LayerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LayerError';
+  }
+}
+
+/** One of the peer's subsystems, as `/show processes` lists them. */
+export interface ProcessView {
+  name: string;
+  state: string;
+  detail: string;
+}
+
+/** What this peer knows of the bootstrap API. */
+export interface BootstrapView {
+  url: string;
+  /** The lease: 'not started', 'registered', 'full', 'unreachable', 'refused' or 'left'. */
+  lease: string;
+  /** Whether this peer hosts the local bootstrap server. */
+  hosting: boolean;
+  /** The bootstrap set in the last answer. */
+  set: BootstrapPeer[];
+}
+
+/** Chat traffic since start. */
+export interface ChatCounters {
+  sent: number;
+  received: number;
+  rejected: number;
 }
 
 export interface ConnectionInfo {
@@ -45,6 +89,22 @@ export interface ConnectionInfo {
 
 function withoutPeerId(addr: string): string {
   return addr.replace(/\/p2p\/[^/]+$/, '');
+}
+
+function shortPeerId(peerId: string): string {
+  return peerId.length > 12 ? `…${peerId.slice(-8)}` : peerId;
+}
+
+/** A member's full multiaddr as a seed; refuses one without its peer ID, which Noise needs to check. */
+function seedFromAddr(addr: string): Seed {
+  let peerId: string | null;
+  try {
+    peerId = multiaddr(addr).getComponents().findLast((c) => c.name === 'p2p')?.value ?? null;
+  } catch {
+    throw new LayerError(`"${addr}" is not a multiaddr (e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3Koo...)`);
+  }
+  if (peerId === null) throw new LayerError(`"${addr}" has no /p2p/PEER-ID at its end: the peer's identity is needed to dial it`);
+  return { peerId, addrs: [withoutPeerId(addr)] };
 }
 
 export class Peer {
@@ -60,12 +120,21 @@ export class Peer {
   private hosting: Promise<void> | undefined;
   private nickName: string;
   private stopping: Promise<void> | undefined;
+  private privateKey: PrivateKey | undefined;
+  /** Whether this peer takes part in the membership (and so dials and gossips with members). */
+  private inMembership = false;
+  private leaseState = 'not started';
+  private seeds: BootstrapPeer[] = [];
+  private readonly counters: ChatCounters = { sent: 0, received: 0, rejected: 0 };
 
   constructor(options: PeerOptions) {
     this.options = options;
     this.nickName = parseNick(options.nick);
     if (options.room !== undefined) parseRoomName(options.room);
-    this.client = new BootstrapClient({ baseUrl: options.bootstrapUrl, timeoutMs: 3000, retries: 1 });
+    this.client = new BootstrapClient({
+      baseUrl: options.bootstrapUrl, timeoutMs: 3000, retries: 1,
+      ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken })
+    });
   }
 
   on(listener: PeerListener): () => void {
@@ -109,6 +178,76 @@ export class Peer {
     return this.started().getConnections().map((c) => ({ peerId: c.remotePeer.toString(), addr: c.remoteAddr.toString() }));
   }
 
+  /** Rooms other live members announce, with how many are in each (this peer included). */
+  knownRooms(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const m of this.members()) {
+      if (m.state !== 'alive' && m.state !== 'suspect') continue;
+      for (const room of m.meta.rooms) counts.set(room, (counts.get(room) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  get inNetwork(): boolean {
+    return this.inMembership;
+  }
+
+  chatCounters(): ChatCounters {
+    return { ...this.counters };
+  }
+
+  bootstrap(): BootstrapView {
+    return { url: this.options.bootstrapUrl, lease: this.leaseState, hosting: this.hosted !== undefined, set: [...this.seeds] };
+  }
+
+  /** The settings this peer runs with, for `/show config`. */
+  settings(): Record<string, string> {
+    const { options } = this;
+    const profile = this.started().services.membership.profile;
+    return {
+      version: VERSION,
+      nick: this.nickName,
+      'data dir': options.dataDir,
+      listen: options.listen.join(' '),
+      bootstrap: options.bootstrapUrl,
+      'host bootstrap': options.hostBootstrap ? 'yes, when none answers at a loopback URL' : 'no',
+      'admin token': options.adminToken === undefined ? 'not set' : 'set',
+      mdns: options.mdns ? 'on' : 'off',
+      manual: options.manual === true ? 'yes' : 'no',
+      membership: `${options.membershipProfile} profile: probe every ${profile.probeInterval} ms (timeout ${profile.probeTimeout} ms), ` +
+        `gossip every ${profile.gossipInterval} ms to ${profile.gossipNodes}, push-pull every ${profile.pushPullInterval} ms`
+    };
+  }
+
+  /** The subsystems this peer runs, in the order they stand on each other. */
+  processes(): ProcessView[] {
+    const node = this.started();
+    const membership = node.services.membership;
+    const members = membership.members();
+    const count = (state: MemberState): number => members.filter((m) => m.state === state && m.id !== this.peerId).length;
+    const dialer = this.dialer?.stats() ?? { seeds: 0, failing: 0 };
+    const rooms = this.rooms();
+    return [
+      { name: 'node', state: node.status, detail: `libp2p ${shortPeerId(this.peerId)}: ${this.addrs.length} listen addresses, ${node.getConnections().length} connections` },
+      { name: 'bootstrap lease', state: this.leaseState, detail: `${this.options.bootstrapUrl}, ${this.seeds.length} in the last bootstrap set` },
+      {
+        name: 'bootstrap server', state: this.hosted ? 'hosting' : 'not hosting',
+        detail: this.hosted ? `serving ${this.hosted.url} for the peers on this machine` : (this.canHost() ? 'hosts one if none answers' : 'uses a remote server')
+      },
+      { name: 'seed dialer', state: this.dialer ? 'running' : 'stopped', detail: `${dialer.seeds} seeds, ${dialer.failing} unreachable` },
+      {
+        name: 'membership', state: this.inMembership ? 'joined' : 'not joined',
+        detail: `${this.options.membershipProfile} profile, ${count('alive')} alive, ${count('suspect')} suspect, ` +
+          `${count('dead')} failed, ${count('left')} left; incarnation ${membership.stats().incarnation}`
+      },
+      {
+        name: 'chat', state: rooms.length > 0 ? 'in rooms' : 'no rooms',
+        detail: `${rooms.length === 0 ? 'no rooms' : rooms.map((r) => `#${r}`).join(' ')}; ${this.counters.sent} sent, ` +
+          `${this.counters.received} received, ${this.counters.rejected} rejected`
+      }
+    ];
+  }
+
   async start(): Promise<void> {
     const { options } = this;
     this.releaseLock = await acquireDataDirLock(options.dataDir);
@@ -122,8 +261,14 @@ export class Peer {
     this.node = node;
     node.addEventListener('peer:connect', (evt) => this.emit({ type: 'peer-connected', peerId: evt.detail.toString() }));
     node.addEventListener('peer:disconnect', (evt) => this.emit({ type: 'peer-disconnected', peerId: evt.detail.toString() }));
-    node.services.chat.addEventListener('message', (evt) => this.emit({ type: 'message', ...evt.detail }));
-    node.services.chat.addEventListener('rejected', (evt) => this.emit({ type: 'rejected', ...evt.detail }));
+    node.services.chat.addEventListener('message', (evt) => {
+      this.counters.received++;
+      this.emit({ type: 'message', ...evt.detail });
+    });
+    node.services.chat.addEventListener('rejected', (evt) => {
+      this.counters.rejected++;
+      this.emit({ type: 'rejected', ...evt.detail });
+    });
     for (const type of MEMBER_EVENT_TYPES) {
       node.services.membership.addEventListener(type, (evt) => this.emit({ ...evt.detail, type }));
     }
@@ -136,8 +281,12 @@ export class Peer {
 
     this.dialer = new SeedDialer(node, options.log, () => this.lease?.seedsChanged());
     this.dialer.start();
-    await this.connectBootstrap(privateKey);
-    if (options.room !== undefined) await this.joinRoom(options.room);
+    this.privateKey = privateKey;
+    if (options.manual !== true) {
+      this.inMembership = true;
+      await this.connectBootstrap(privateKey);
+      if (options.room !== undefined) await this.joinRoom(options.room);
+    }
     this.emit({
       type: 'ready',
       peerId: this.peerId,
@@ -149,8 +298,79 @@ export class Peer {
     });
   }
 
+  /** Layer 1: registers with the bootstrap API and keeps the lease; resolves after the first answer. */
+  async bootstrapJoin(): Promise<void> {
+    if (this.lease) throw new LayerError(`already registered with ${this.options.bootstrapUrl} (/bootstrap leave first)`);
+    await this.connectBootstrap(this.privateKey as PrivateKey);
+  }
+
+  /** Leaves the bootstrap set and stops renewing; members already known stay. */
+  async bootstrapLeave(): Promise<void> {
+    const lease = this.lease;
+    if (!lease) throw new LayerError('not registered with the bootstrap API: /bootstrap join first');
+    this.lease = undefined;
+    await lease.stop();
+    this.leaseState = 'left';
+    const url = this.options.bootstrapUrl;
+    this.emit({ type: 'bootstrap', state: 'left', url, message: `left the bootstrap set at ${url}; the members already known stay` });
+  }
+
+  /** The bootstrap set as the API lists it now; needs no registration. */
+  async bootstrapList(): Promise<BootstrapPeer[]> {
+    return (await this.client.list()).peers;
+  }
+
+  /** Asks to take the newest entry's place in a full set (what a peer does when the set is stale). */
+  async bootstrapRefill(): Promise<RefillResponse> {
+    const answer = await this.client.refill(await this.signer().seal(this.listenAddrs()));
+    this.onSeeds(answer.peers);
+    return answer;
+  }
+
+  /** Reads the API's configuration, or changes it; both need the admin token. */
+  async bootstrapConfig(patch?: ConfigPatch): Promise<Config> {
+    if (this.options.adminToken === undefined) {
+      throw new LayerError('the bootstrap config needs the admin token: start with --admin-token or set BOOTSTRAP_ADMIN_TOKEN');
+    }
+    return patch === undefined ? this.client.getConfig() : this.client.setConfig(patch);
+  }
+
+  /**
+   * Layer 2: joins the membership through the bootstrap set, or through one member's
+   * address (`/ip4/.../tcp/.../p2p/ID`). With no seed but ourselves we are the first member.
+   */
+  async joinMembership(addr?: string): Promise<number> {
+    if (this.inMembership) throw new LayerError('already a member (/members leave first)');
+    let seeds: Seed[];
+    if (addr !== undefined) {
+      seeds = [seedFromAddr(addr)];
+    } else {
+      if (this.leaseState === 'not started' || this.leaseState === 'left') {
+        throw new LayerError('no seeds to join through: /bootstrap join first, or /members join ADDR');
+      }
+      seeds = this.seeds.filter((p) => p.peerId !== this.peerId);
+    }
+    this.inMembership = true;
+    this.joinSeeds(seeds);
+    const message = seeds.length === 0
+      ? 'joined the membership as its first member: others join through you'
+      : `joining the membership through ${seeds.length} seed${seeds.length === 1 ? '' : 's'}; member-joined follows for each member`;
+    this.emit({ type: 'membership', state: 'joined', seeds: seeds.length, message });
+    return seeds.length;
+  }
+
+  /** Leaves the membership gracefully: every member reports member-left. */
+  async leaveMembership(): Promise<void> {
+    if (!this.inMembership) throw new LayerError('not a member: /members join first');
+    this.inMembership = false;
+    this.dialer?.update([]);
+    await this.started().services.membership.leave();
+    this.emit({ type: 'membership', state: 'left', seeds: 0, message: 'left the membership: the others report member-left' });
+  }
+
   async joinRoom(room: string): Promise<void> {
     const name = parseRoomName(room);
+    if (!this.inMembership) throw new LayerError('not in the network yet: /members join first (rooms reach the members you are connected to)');
     const chat = this.started().services.chat;
     if (!this.joined.includes(name)) chat.join(name);
     // Re-joining a room makes it the current one again.
@@ -176,8 +396,9 @@ export class Peer {
   /** Sends to the current room. Own messages are reported as `sent`, never as `message`. */
   async send(text: string): Promise<{ room: string, id: string, ts: number }> {
     const room = this.currentRoom;
-    if (room === undefined) throw new Error('not in any room: /join ROOM first');
+    if (room === undefined) throw new LayerError('not in any room: /join ROOM first');
     const { id, ts } = await this.started().services.chat.send(room, text);
+    this.counters.sent++;
     this.emit({ type: 'sent', room, id, text, ts });
     return { room, id, ts };
   }
@@ -226,16 +447,32 @@ export class Peer {
     }
   }
 
-  private async connectBootstrap(privateKey: Parameters<typeof createPeerNode>[0]['privateKey']): Promise<void> {
+  private signer(): RecordSigner {
+    return new RecordSigner(this.privateKey as PrivateKey);
+  }
+
+  private listenAddrs(): string[] {
+    return this.started().getMultiaddrs().map((a) => withoutPeerId(a.toString()));
+  }
+
+  /** A bootstrap answer: remembered, and followed by dials and a membership join once a member. */
+  private onSeeds(peers: BootstrapPeer[]): void {
+    this.seeds = peers;
+    if (this.inMembership) this.joinSeeds(peers.filter((p) => p.peerId !== this.peerId));
+  }
+
+  private joinSeeds(seeds: Seed[]): void {
+    this.dialer?.update(seeds);
+    this.started().services.membership.join(seeds);
+  }
+
+  private async connectBootstrap(privateKey: PrivateKey): Promise<void> {
     const url = this.options.bootstrapUrl;
     this.lease = new BootstrapLease({
       client: this.client,
       signer: new RecordSigner(privateKey),
-      addrs: () => this.started().getMultiaddrs().map((a) => withoutPeerId(a.toString())),
-      onSeeds: (peers: BootstrapPeer[]) => {
-        this.dialer?.update(peers);
-        this.started().services.membership.join(peers.filter((p) => p.peerId !== this.peerId));
-      },
+      addrs: () => this.listenAddrs(),
+      onSeeds: (peers: BootstrapPeer[]) => this.onSeeds(peers),
       isStale: (peers: BootstrapPeer[]) => this.seedsStale(peers),
       onStatus: (status) => this.onLeaseStatus(status, url),
       log: this.options.log
@@ -259,6 +496,7 @@ export class Peer {
   }
 
   private onLeaseStatus(status: LeaseStatus, url: string): void {
+    this.leaseState = status.state === 'registered' && !status.admitted ? 'full' : status.state;
     switch (status.state) {
       case 'registered':
         this.emit(status.admitted

@@ -1,45 +1,152 @@
 import { describe, expect, it } from 'vitest';
-import { CommandError, complete, parseLine } from '../src/cli/commands.ts';
+import {
+  CommandError, complete, END_OF_COMMAND, formatHelp, helpAt, helpLines, nodeAt, parseLine, questionMarkIsHelp
+} from '../src/cli/command-tree.ts';
+import type { CommandNode, CompletionContext } from '../src/cli/command-tree.ts';
+import { COMMAND_TREE } from '../src/cli/commands.ts';
+import type { Action } from '../src/cli/commands.ts';
 import { parseArgs } from '../src/cli/args.ts';
 
-describe('command line parsing', () => {
-  it('sends plain lines and runs commands', () => {
-    expect(parseLine('hello there')).toEqual({ kind: 'say', text: 'hello there' });
-    expect(parseLine('//etc/hosts is a file')).toEqual({ kind: 'say', text: '/etc/hosts is a file' });
-    expect(parseLine('   ')).toEqual({ kind: 'empty' });
-    expect(parseLine('/join dev')).toEqual({ kind: 'command', name: 'join', args: ['dev'] });
-    expect(parseLine('/leave')).toEqual({ kind: 'command', name: 'leave', args: [] });
-    expect(parseLine('/quit')).toEqual({ kind: 'command', name: 'quit', args: [] });
+const parse = (line: string) => parseLine(COMMAND_TREE, line);
+const help = (line: string) => helpAt(COMMAND_TREE, line).map((e) => e.label);
+
+const ctx: CompletionContext = {
+  rooms: () => ['lobby', 'dev', 'design'],
+  joinedRooms: () => ['lobby'],
+  members: () => ['alice', 'bob', '12D3KooWabc'],
+  paths: (partial) => ['scripts/', 'script.txt'].filter((p) => p.startsWith(partial))
+};
+const tab = (line: string) => complete(COMMAND_TREE, line, ctx);
+
+function allNodes(nodes: readonly CommandNode<Action>[]): CommandNode<Action>[] {
+  return nodes.flatMap((n) => [n, ...allNodes(n.children ?? [])]);
+}
+
+describe('the command tree', () => {
+  it('gives every node a line of help, and never both children and arguments', () => {
+    for (const node of allNodes(COMMAND_TREE)) {
+      expect(node.help.length, node.word).toBeGreaterThan(5);
+      expect(node.children !== undefined && node.args !== undefined, node.word).toBe(false);
+      expect(node.action !== undefined || (node.children?.length ?? 0) > 0, node.word).toBe(true);
+      // Only the last argument may take the rest of the line.
+      expect((node.args ?? []).slice(0, -1).some((a) => a.rest), node.word).toBe(false);
+    }
   });
 
-  it('accepts unique abbreviations and refuses ambiguous ones', () => {
-    expect(parseLine('/j dev')).toEqual({ kind: 'command', name: 'join', args: ['dev'] });
-    expect(parseLine('/q')).toEqual({ kind: 'command', name: 'quit', args: [] });
-    expect(parseLine('/st')).toEqual({ kind: 'command', name: 'stats', args: [] });
-    expect(() => parseLine('/stats now')).toThrow('usage: /stats');
-    expect(() => parseLine('/l')).toThrow(/ambiguous: \/leave, \/log/);
+  it('sends plain lines and runs multi-word commands', () => {
+    expect(parse('hello there')).toEqual({ kind: 'say', text: 'hello there' });
+    expect(parse('//etc/hosts is a file')).toEqual({ kind: 'say', text: '/etc/hosts is a file' });
+    expect(parse('   ')).toEqual({ kind: 'empty' });
+    expect(parse('/show members')).toMatchObject({ kind: 'run', action: 'show-members', path: ['show', 'members'], args: [] });
+    expect(parse('/bootstrap config ttl 30')).toMatchObject({ action: 'bootstrap-config-ttl', args: ['30'] });
+    expect(parse('/join dev')).toMatchObject({ action: 'join', args: ['dev'] });
+    expect(parse('/leave')).toMatchObject({ action: 'leave', args: [] });
   });
 
-  it('explains unknown commands and wrong argument counts', () => {
-    expect(() => parseLine('/frobnicate')).toThrow(CommandError);
-    expect(() => parseLine('/frobnicate')).toThrow(/unknown command \/frobnicate/);
-    expect(() => parseLine('/join')).toThrow('usage: /join ROOM');
-    expect(() => parseLine('/join a b')).toThrow('usage: /join ROOM');
+  it('takes any unique prefix of each word', () => {
+    expect(parse('/sh mem')).toMatchObject({ action: 'show-members', path: ['show', 'members'] });
+    expect(parse('/SH VER')).toMatchObject({ action: 'show-version' });
+    expect(parse('/b j')).toMatchObject({ action: 'bootstrap-join' });
+    expect(parse('/bo co m 5')).toMatchObject({ action: 'bootstrap-config-max-peers', args: ['5'] });
+    expect(parse('/j dev')).toMatchObject({ action: 'join' });
+    expect(parse('/q')).toMatchObject({ action: 'quit' });
+    expect(parse('/st')).toMatchObject({ action: 'show-stats' });
+    expect(parse('/log lev deb')).toMatchObject({ action: 'log-level', args: ['debug'] });
   });
 
-  it('answers ? with help for what could follow', () => {
-    const all = parseLine('/?');
-    expect(all.kind === 'help' && all.topics.length).toBeGreaterThan(5);
-    const l = parseLine('/l?');
-    expect(l.kind === 'help' && l.topics.map((t) => t.name)).toEqual(['leave', 'log']);
-    const join = parseLine('/join ?');
-    expect(join.kind === 'help' && join.topics.map((t) => t.name)).toEqual(['join']);
+  it('keeps the short forms as the same nodes', () => {
+    expect(parse('/members')).toMatchObject({ action: 'show-members' });
+    expect(parse('/rooms')).toMatchObject({ action: 'show-rooms' });
+    expect(parse('/peers')).toMatchObject({ action: 'show-peers' });
+    expect(parse('/stats')).toMatchObject({ action: 'show-stats' });
+    expect(parse('/whoami')).toMatchObject({ action: 'whoami' });
+    expect(parse('/members join')).toMatchObject({ action: 'members-join', args: [] });
   });
 
-  it('completes command names and room names', () => {
-    expect(complete('/jo', [])).toEqual([['/join '], '/jo']);
-    expect(complete('/leave lo', ['lobby', 'other'])).toEqual([['lobby'], 'lo']);
-    expect(complete('hello', ['lobby'])).toEqual([[], 'hello']);
+  it('refuses an ambiguous prefix with the candidates', () => {
+    expect(() => parse('/l')).toThrow('/l is ambiguous: /leave, /log');
+    expect(() => parse('/s')).toThrow('/s is ambiguous: /show, /stats, /sleep');
+    expect(() => parse('/show p')).toThrow('/show p is ambiguous: /show peers, /show processes');
+  });
+
+  it('explains unknown words and wrong arguments with the usage line', () => {
+    expect(() => parse('/frobnicate')).toThrow(CommandError);
+    expect(() => parse('/frobnicate')).toThrow(/unknown command \/frobnicate/);
+    expect(() => parse('/show frob')).toThrow(/unknown word "frob" after \/show; expected version, peers/);
+    expect(() => parse('/join')).toThrow('usage: /join ROOM');
+    expect(() => parse('/join a b')).toThrow('usage: /join ROOM');
+    expect(() => parse('/stats now')).toThrow('usage: /stats');
+    expect(() => parse('/show')).toThrow('usage: /show version|peers|members|rooms|bootstrap|config|stats|processes');
+    expect(() => parse('/leave a b')).toThrow('usage: /leave [ROOM]');
+    expect(() => parse('/log level loud')).toThrow(/usage: \/log level LEVEL \(LEVEL is one of fatal, error/);
+  });
+
+  it('keeps free text as typed, question marks included', () => {
+    expect(parse('/echo  two  spaces? yes ')).toMatchObject({ action: 'echo', args: ['two  spaces? yes'] });
+    expect(parse('/echo why?')).toMatchObject({ action: 'echo', args: ['why?'] });
+    expect(questionMarkIsHelp(COMMAND_TREE, '/echo what')).toBe(false);
+    expect(questionMarkIsHelp(COMMAND_TREE, 'is it')).toBe(false);
+    expect(questionMarkIsHelp(COMMAND_TREE, '//not a command')).toBe(false);
+    expect(questionMarkIsHelp(COMMAND_TREE, '/sh')).toBe(true);
+    expect(questionMarkIsHelp(COMMAND_TREE, '/show ')).toBe(true);
+    expect(questionMarkIsHelp(COMMAND_TREE, '/frob ')).toBe(true);
+  });
+});
+
+describe('? help', () => {
+  it('lists what may come next, with help', () => {
+    expect(help('/')).toEqual(COMMAND_TREE.map((n) => n.word));
+    expect(help('/sh')).toEqual(['show']);
+    expect(help('/l')).toEqual(['leave', 'log']);
+    expect(help('/show ')).toEqual(['version', 'peers', 'members', 'rooms', 'bootstrap', 'config', 'stats', 'processes']);
+    expect(help('/show p')).toEqual(['peers', 'processes']);
+    expect(help('/members ')).toEqual(['join', 'leave', END_OF_COMMAND]);
+    expect(help('/join ')).toEqual(['ROOM']);
+    expect(help('/leave ')).toEqual(['ROOM', END_OF_COMMAND]);
+    expect(help('/show members ')).toEqual([END_OF_COMMAND]);
+    expect(help('/log level ')).toEqual(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+    expect(helpAt(COMMAND_TREE, '/show ').find((e) => e.label === 'processes')?.help).toMatch(/subsystems/);
+  });
+
+  it('answers /...? typed with Enter, as in pipes and scripts', () => {
+    expect(parse('/sh?')).toMatchObject({ kind: 'help', entries: [{ label: 'show' }] });
+    const next = parse('/show ?');
+    expect(next.kind === 'help' && next.entries.map((e) => e.label)).toContain('processes');
+    const all = parse('/?');
+    expect(all.kind === 'help' && all.entries).toHaveLength(COMMAND_TREE.length);
+    expect(() => parse('/show frob ?')).toThrow(/unknown word "frob"/);
+    expect(() => parse('/zz?')).toThrow(/nothing begins with "zz"/);
+    expect(() => parse('/show members extra ?')).toThrow(/nothing more may follow/);
+  });
+
+  it('writes /help text from the tree', () => {
+    const { node, path } = nodeAt(COMMAND_TREE, ['bo', 'con']);
+    expect(path).toEqual(['bootstrap', 'config']);
+    const text = formatHelp(helpLines(node, path));
+    expect(text).toContain('/bootstrap config [max-peers|ttl]');
+    expect(text).toContain('/bootstrap config ttl SECONDS');
+    expect(() => nodeAt(COMMAND_TREE, ['show', 'members', 'x'])).toThrow(/no word "x"/);
+  });
+});
+
+describe('Tab completion', () => {
+  it('completes command words at every level', () => {
+    expect(tab('/jo')).toEqual([['/join '], '/jo']);
+    expect(tab('/s')).toEqual([['/show ', '/stats ', '/sleep '], '/s']);
+    expect(tab('/show pr')).toEqual([['processes '], 'pr']);
+    expect(tab('/sh me')).toEqual([['members '], 'me']);
+    expect(tab('/bootstrap ')).toEqual([['join ', 'leave ', 'list ', 'refill ', 'config '], '']);
+  });
+
+  it('completes arguments from rooms, members, files and choices', () => {
+    expect(tab('/join d')).toEqual([['design', 'dev'], 'd']);
+    expect(tab('/leave ')).toEqual([['lobby'], '']);
+    expect(tab('/execute scr')).toEqual([['scripts/', 'script.txt'], 'scr']);
+    expect(tab('/log level d')).toEqual([['debug'], 'd']);
+    expect(tab('/log on s')).toEqual([['scripts/', 'script.txt'], 's']);
+    expect(tab('/echo hi')).toEqual([[], 'hi']);
+    expect(tab('hello')).toEqual([[], 'hello']);
+    expect(tab('/frob x')).toEqual([[], 'x']);
   });
 });
 

@@ -4,6 +4,8 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { BOOTSTRAP_ENV, DEFAULT_BOOTSTRAP_URL, DEFAULT_LISTEN, DEFAULT_ROOM, defaultDataDir, defaultNick } from '../config.ts';
 import { parseNick, parseRoomName } from '../chat/codec.ts';
 import { DEFAULT_PROFILE_NAME, MEMBERSHIP_PROFILES } from '../membership/index.ts';
+import { VERSION } from '../version.ts';
+import { LOG_LEVELS } from './commands.ts';
 
 export interface CliOptions {
   nick: string;
@@ -16,6 +18,9 @@ export interface CliOptions {
   hostBootstrap: boolean;
   membershipProfile: string;
   logLevel: string;
+  manual: boolean;
+  script: string | undefined;
+  adminToken: string | undefined;
 }
 
 function validated<T>(parse: (value: string) => T): (value: string) => T {
@@ -47,19 +52,28 @@ const LOOPBACK = /^\/(ip4\/127\.|ip6\/::1\/|dns4?\/localhost\/)/;
 
 export function buildProgram(): Command {
   return new Command('cli-chat')
-    .description('Peer-to-peer chat: finds peers through the bootstrap data API, then chats in rooms over gossipsub.')
-    .option('--nick <name>', 'your nick, carried in every message (default: $USER)', validated(parseNick))
+    .usage('[options]')
+    .description('Peer-to-peer chat: finds peers through the bootstrap data API, then chats in rooms over gossipsub.\n' +
+      'Type /help in the console for its commands. Exit status: 0 on /quit or end of input, 1 if the peer cannot start, 2 for bad flags.')
+    .version(VERSION, '-V, --version', 'print the version and exit')
+    .addOption(new Option('--nick <name>', 'your nick, carried in every message (default: $USER)').env('CLI_CHAT_NICK').argParser(validated(parseNick)))
     .addOption(new Option('--bootstrap <url>', 'bootstrap data API base URL').env(BOOTSTRAP_ENV).default(DEFAULT_BOOTSTRAP_URL).argParser(validated(parseUrl)))
-    .option('--data-dir <dir>', 'where the identity key, lock and history live (default: ~/.local/share/cli-chat/<nick>)')
+    .addOption(new Option('--data-dir <dir>', 'where the identity key, lock, history and logs live (default: ~/.local/share/cli-chat/<nick>)')
+      .env('CLI_CHAT_DATA_DIR'))
     .option('--listen <multiaddr>', `listen address, repeatable (default: ${DEFAULT_LISTEN})`, collectListen)
     .option('--room <name>', 'room to join at start', validated(parseRoomName), DEFAULT_ROOM)
     .option('--no-room', 'join no room at start')
+    .option('--manual', 'step by step: start the node and join nothing (then /bootstrap join, /members join, /join ROOM)', false)
+    .option('--script <file>', 'run the commands in FILE once the peer is ready, then read input')
     .option('--json', 'print one JSON event per line on stdout (logs stay on stderr)', false)
     .option('--mdns', 'discover peers on the LAN with mDNS (default: on unless listening on loopback only)')
     .option('--no-mdns', 'never use mDNS')
     .option('--no-host-bootstrap', 'do not host the local bootstrap server when none answers at a loopback URL')
-    .addOption(new Option('--membership-profile <name>', 'membership timings (see README)').choices(Object.keys(MEMBERSHIP_PROFILES)).default(DEFAULT_PROFILE_NAME))
-    .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'))
+    .addOption(new Option('--admin-token <token>', "the bootstrap API's admin token, for /bootstrap config").env('BOOTSTRAP_ADMIN_TOKEN'))
+    .addOption(new Option('--membership-profile <name>', 'membership timings (see docs/membership.md)').env('CLI_CHAT_MEMBERSHIP_PROFILE')
+      .choices(Object.keys(MEMBERSHIP_PROFILES)).default(DEFAULT_PROFILE_NAME))
+    .addOption(new Option('--log-level <level>', 'log level (logs go to stderr, or to DATA_DIR/peer.log in a terminal)').env('CLI_CHAT_LOG_LEVEL')
+      .choices(LOG_LEVELS).default('warn'))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 }
@@ -70,8 +84,12 @@ export function parseArgs(argv: string[]): CliOptions {
   program.parse(argv, { from: 'user' });
   const o = program.opts<{
     nick?: string, bootstrap: string, dataDir?: string, listen?: string[], room: string | false,
-    json: boolean, mdns?: boolean, hostBootstrap: boolean, membershipProfile: string, logLevel: string
+    json: boolean, mdns?: boolean, hostBootstrap: boolean, membershipProfile: string, logLevel: string,
+    manual: boolean, script?: string, adminToken?: string
   }>();
+  if (o.manual && program.getOptionValueSource('room') === 'cli') {
+    program.error('error: --manual joins nothing by itself: drop --room and /join ROOM when ready', { exitCode: 2 });
+  }
   const nick = o.nick ?? defaultNick();
   const listen = o.listen ?? [DEFAULT_LISTEN];
   return {
@@ -79,12 +97,15 @@ export function parseArgs(argv: string[]): CliOptions {
     bootstrap: o.bootstrap,
     dataDir: o.dataDir ?? defaultDataDir(nick),
     listen,
-    room: o.room === false ? undefined : o.room,
+    room: o.room === false || o.manual ? undefined : o.room,
     json: o.json,
     // Announcing loopback addresses to the LAN helps nobody, so mDNS follows --listen unless told.
     mdns: o.mdns ?? !listen.every((a) => LOOPBACK.test(a)),
     hostBootstrap: o.hostBootstrap,
     membershipProfile: o.membershipProfile,
-    logLevel: o.logLevel
+    logLevel: o.logLevel,
+    manual: o.manual,
+    script: o.script,
+    adminToken: o.adminToken
   };
 }

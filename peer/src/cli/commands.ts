@@ -1,96 +1,102 @@
 /**
- * The command language of the peer's command line, as pure code: a line in, a command
- * or an error out. Commands may be abbreviated to any unique prefix (`/j` is `/join`),
- * and a trailing `?` lists what could follow, as on an IOS-style router CLI.
+ * The peer's command tree: every command a console user, a script or (later) the control
+ * API can run, with one line of help each. The layers a peer walks through in order are
+ * top-level words (`/bootstrap`, `/members`, `/join`), so `/help` reads as the architecture.
  */
+import type { CommandNode } from './command-tree.ts';
 
-export interface CommandSpec {
-  name: string;
-  args: string;
-  help: string;
-  /** Smallest and largest number of arguments. */
-  min: number;
-  max: number;
-}
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
 
-export const COMMANDS: readonly CommandSpec[] = [
-  { name: 'join', args: 'ROOM', help: 'join ROOM and make it the current room', min: 1, max: 1 },
-  { name: 'leave', args: '[ROOM]', help: 'leave ROOM (default: the current room)', min: 0, max: 1 },
-  { name: 'rooms', args: '', help: 'list joined rooms; the current one is marked', min: 0, max: 0 },
-  { name: 'peers', args: '', help: 'list connected peers', min: 0, max: 0 },
-  { name: 'members', args: '', help: 'list every member: state, nick, peer ID, address, incarnation, last RTT', min: 0, max: 0 },
-  { name: 'stats', args: '', help: 'show membership protocol counters: frames and bytes sent and received, refused input, health', min: 0, max: 0 },
-  { name: 'nick', args: 'NAME', help: 'change your nick', min: 1, max: 1 },
-  { name: 'whoami', args: '', help: 'show your nick, peer ID and addresses', min: 0, max: 0 },
-  { name: 'log', args: 'LEVEL', help: 'set the log level shown on stderr (error, warn, info, debug, silent)', min: 1, max: 1 },
-  { name: 'help', args: '', help: 'list commands', min: 0, max: 0 },
-  { name: 'quit', args: '', help: 'leave the network gracefully and exit', min: 0, max: 0 }
+/** Longest `/sleep`: scripts pause, they do not park a console for hours. */
+export const MAX_SLEEP_SECONDS = 3600;
+
+export type Action =
+  | 'show-version' | 'show-peers' | 'show-members' | 'show-rooms' | 'show-bootstrap' | 'show-config'
+  | 'show-stats' | 'show-processes' | 'whoami'
+  | 'bootstrap-join' | 'bootstrap-leave' | 'bootstrap-list' | 'bootstrap-refill'
+  | 'bootstrap-config' | 'bootstrap-config-max-peers' | 'bootstrap-config-ttl'
+  | 'members-join' | 'members-leave'
+  | 'join' | 'leave' | 'nick'
+  | 'log-status' | 'log-level' | 'log-on' | 'log-off'
+  | 'execute' | 'echo' | 'sleep' | 'help' | 'quit';
+
+export const COMMAND_TREE: readonly CommandNode<Action>[] = [
+  {
+    word: 'show', help: 'show the state of this peer and what it knows of the network',
+    children: [
+      { word: 'version', help: 'versions of cli-chat, its runtime and its protocols', action: 'show-version' },
+      { word: 'peers', help: 'open libp2p connections: peer ID and address', action: 'show-peers' },
+      { word: 'members', help: 'every member: state, nick, peer ID, address, incarnation, last RTT', action: 'show-members' },
+      { word: 'rooms', help: 'joined rooms (the current one marked) and rooms other members are in', action: 'show-rooms' },
+      { word: 'bootstrap', help: 'the bootstrap lease and the bootstrap set last received', action: 'show-bootstrap' },
+      { word: 'config', help: 'the settings this peer runs with', action: 'show-config' },
+      { word: 'stats', help: 'membership protocol counters: traffic, refused input, health', action: 'show-stats' },
+      { word: 'processes', help: "this peer's subsystems and their state", action: 'show-processes' }
+    ]
+  },
+  {
+    word: 'bootstrap', help: 'layer 1: the bootstrap data API that hands out seed peers',
+    children: [
+      { word: 'join', help: 'register this peer (a signed lease, renewed) and fetch the bootstrap set', action: 'bootstrap-join' },
+      { word: 'leave', help: 'remove this peer from the bootstrap set and stop renewing', action: 'bootstrap-leave' },
+      { word: 'list', help: 'fetch and show the bootstrap set', action: 'bootstrap-list' },
+      { word: 'refill', help: 'take the place of the newest entry if the set is full (the way in for a stale set)', action: 'bootstrap-refill' },
+      {
+        word: 'config', help: "show the API's maxPeers and lease TTL (needs the admin token)", action: 'bootstrap-config',
+        children: [
+          { word: 'max-peers', help: 'set the size of the bootstrap set (admin)', action: 'bootstrap-config-max-peers', args: [{ name: 'N', help: 'how many peers the set holds' }] },
+          { word: 'ttl', help: 'set the lease length (admin)', action: 'bootstrap-config-ttl', args: [{ name: 'SECONDS', help: 'lease length in seconds' }] }
+        ]
+      }
+    ]
+  },
+  {
+    word: 'members', help: 'layer 2: the membership protocol (SWIM); alone, lists the members', action: 'show-members',
+    children: [
+      {
+        word: 'join', help: 'join the membership through the bootstrap set, or through ADDR', action: 'members-join',
+        args: [{ name: 'ADDR', help: 'a member\'s multiaddr ending in /p2p/PEER-ID', optional: true }]
+      },
+      { word: 'leave', help: 'leave the membership gracefully: every member reports member-left', action: 'members-leave' }
+    ]
+  },
+  {
+    word: 'join', help: 'layer 3: join ROOM (a gossipsub topic) and make it the current room', action: 'join',
+    args: [{ name: 'ROOM', help: 'room name: letters, digits, . _ -', complete: 'rooms' }]
+  },
+  {
+    word: 'leave', help: 'leave ROOM (default: the current room)', action: 'leave',
+    args: [{ name: 'ROOM', help: 'a joined room', optional: true, complete: 'joined-rooms' }]
+  },
+  { word: 'rooms', help: 'same as /show rooms', action: 'show-rooms' },
+  { word: 'peers', help: 'same as /show peers', action: 'show-peers' },
+  { word: 'stats', help: 'same as /show stats', action: 'show-stats' },
+  { word: 'whoami', help: 'your nick, peer ID and addresses', action: 'whoami' },
+  { word: 'nick', help: 'change your nick (every member sees member-updated)', action: 'nick', args: [{ name: 'NAME', help: 'new nick' }] },
+  {
+    word: 'log', help: 'where logs go and how much; alone, shows the current setting', action: 'log-status',
+    children: [
+      { word: 'level', help: 'log this much and more severe', action: 'log-level', args: [{ name: 'LEVEL', help: 'log level', choices: LOG_LEVELS }] },
+      {
+        word: 'on', help: 'show logs in this console, or append them to FILE', action: 'log-on',
+        args: [{ name: 'FILE', help: 'a file to append JSON log lines to', optional: true, complete: 'paths' }]
+      },
+      { word: 'off', help: 'stop logging', action: 'log-off' }
+    ]
+  },
+  {
+    word: 'execute', help: 'run the lines of FILE as if typed (# starts a comment; -/cmd may fail)', action: 'execute',
+    args: [{ name: 'FILE', help: 'a script file', complete: 'paths' }]
+  },
+  { word: 'echo', help: 'print TEXT (for scripts)', action: 'echo', args: [{ name: 'TEXT', help: 'any text', optional: true, rest: true }] },
+  {
+    word: 'sleep', help: `wait SECONDS (for scripts, at most ${MAX_SLEEP_SECONDS})`, action: 'sleep',
+    args: [{ name: 'SECONDS', help: 'how long, e.g. 1.5' }]
+  },
+  {
+    word: 'help', help: 'list commands, or the commands under COMMAND', action: 'help',
+    args: [{ name: 'COMMAND', help: 'command words, e.g. show or bootstrap config', optional: true, rest: true }]
+  },
+  { word: 'quit', help: 'leave the network gracefully and exit', action: 'quit' }
 ];
-
-export type Command =
-  | { kind: 'say', text: string }
-  | { kind: 'command', name: string, args: string[] }
-  | { kind: 'help', topics: CommandSpec[] }
-  | { kind: 'empty' };
-
-export class CommandError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CommandError';
-  }
-}
-
-/** Commands whose name starts with `prefix`; an exact name wins over longer ones. */
-export function matchCommands(prefix: string): CommandSpec[] {
-  const exact = COMMANDS.find((c) => c.name === prefix);
-  if (exact) return [exact];
-  return COMMANDS.filter((c) => c.name.startsWith(prefix));
-}
-
-export function usage(spec: CommandSpec): string {
-  return `/${spec.name}${spec.args ? ` ${spec.args}` : ''}`;
-}
-
-export function parseLine(line: string): Command {
-  const trimmed = line.trim();
-  if (trimmed === '') return { kind: 'empty' };
-  // `//text` sends a line that starts with a slash.
-  if (trimmed.startsWith('//')) return { kind: 'say', text: trimmed.slice(1) };
-  if (!trimmed.startsWith('/')) return { kind: 'say', text: line.trimEnd() };
-
-  const words = trimmed.slice(1).split(/\s+/).filter((w) => w !== '');
-  const head = words[0] ?? '';
-  if (head === '?' || head === '') return { kind: 'help', topics: [...COMMANDS] };
-  if (head.endsWith('?')) {
-    const topics = matchCommands(head.slice(0, -1).toLowerCase());
-    if (topics.length === 0) throw new CommandError(`no command starts with /${head.slice(0, -1)}; /help lists them`);
-    return { kind: 'help', topics };
-  }
-  const candidates = matchCommands(head.toLowerCase());
-  if (candidates.length === 0) throw new CommandError(`unknown command /${head}; /help lists the commands`);
-  if (candidates.length > 1) {
-    throw new CommandError(`/${head} is ambiguous: ${candidates.map((c) => `/${c.name}`).join(', ')}`);
-  }
-  const spec = candidates[0] as CommandSpec;
-  const args = words.slice(1);
-  if (args.at(-1) === '?') return { kind: 'help', topics: [spec] };
-  if (args.length < spec.min || args.length > spec.max) throw new CommandError(`usage: ${usage(spec)}`);
-  if (spec.name === 'help') return { kind: 'help', topics: [...COMMANDS] };
-  return { kind: 'command', name: spec.name, args };
-}
-
-/** Completions for readline: command names after a `/`, otherwise nothing. */
-export function complete(line: string, rooms: readonly string[]): [string[], string] {
-  if (!line.startsWith('/')) return [[], line];
-  const parts = line.slice(1).split(' ');
-  if (parts.length === 1) {
-    return [matchCommands(parts[0] ?? '').map((c) => `/${c.name} `), line];
-  }
-  const [name, ...rest] = parts;
-  const spec = matchCommands(name ?? '');
-  if (spec.length === 1 && (spec[0]?.name === 'leave' || spec[0]?.name === 'join') && rest.length === 1) {
-    const partial = rest[0] ?? '';
-    return [rooms.filter((r) => r.startsWith(partial)), partial];
-  }
-  return [[], line];
-}

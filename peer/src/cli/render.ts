@@ -1,6 +1,9 @@
 /** How events look in the terminal (the `--json` mode prints them as they are). */
 import type { PeerEvent } from '../events.ts';
 import type { MemberView, MembershipServiceStats } from '../membership/index.ts';
+import type { ChatCounters } from '../peer.ts';
+import { PLAIN } from './colour.ts';
+import type { Style } from './colour.ts';
 
 function clock(ts: number): string {
   return new Date(ts).toTimeString().slice(0, 8);
@@ -11,15 +14,21 @@ export function shortId(peerId: string): string {
 }
 
 /** One line per event, or undefined for events not worth a line in the terminal. */
-export function renderEvent(event: PeerEvent, currentRoom: string | undefined): string | undefined {
+export function renderEvent(event: PeerEvent, currentRoom: string | undefined, style: Style = PLAIN): string | undefined {
+  const text = renderText(event, currentRoom, style);
+  if (text === undefined || event.type === 'message' || event.type === 'sent' || event.type === 'info' || event.type === 'stats') return text;
+  return event.type === 'error' ? style.error(text) : style.dim(text);
+}
+
+function renderText(event: PeerEvent, currentRoom: string | undefined, style: Style): string | undefined {
   switch (event.type) {
     case 'message': {
       const where = event.room === currentRoom ? '' : `#${event.room} `;
-      return `[${clock(event.ts)}] ${where}<${event.nick}> ${event.text}`;
+      return `${style.dim(`[${clock(event.ts)}]`)} ${where}<${style.nick(event.nick)}> ${event.text}`;
     }
     case 'sent': {
       const where = event.room === currentRoom ? '' : `#${event.room} `;
-      return `[${clock(event.ts)}] ${where}<you> ${event.text}`;
+      return `${style.dim(`[${clock(event.ts)}]`)} ${where}<you> ${event.text}`;
     }
     case 'ready':
       return `* you are ${event.nick} (${event.peerId})\n* listening on ${event.addrs.join(', ')}\n* type a line to chat, /help for commands`;
@@ -32,6 +41,7 @@ export function renderEvent(event: PeerEvent, currentRoom: string | undefined): 
     case 'peer-disconnected':
       return `* disconnected from ${shortId(event.peerId)}`;
     case 'bootstrap':
+    case 'membership':
       return `* ${event.message}`;
     case 'rejected':
       return undefined;
@@ -48,12 +58,24 @@ export function renderEvent(event: PeerEvent, currentRoom: string | undefined): 
     case 'member-failed':
       return `* ${event.nick} (${shortId(event.peerId)}) failed`;
     case 'stats':
-      return formatStats(event.membership);
+      return formatStats(event.membership, event.chat);
     case 'info':
       return event.message;
     case 'error':
       return `! ${event.message}`;
   }
+}
+
+/** Columns padded to their widest cell, two spaces apart. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+/** Aligned `key  value` lines. */
+export function formatPairs(pairs: Record<string, string>): string {
+  const width = Math.max(...Object.keys(pairs).map((k) => k.length));
+  return Object.entries(pairs).map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }
 
 /** The /members table: one member a line, this peer marked. */
@@ -66,18 +88,17 @@ export function formatMembers(members: readonly MemberView[], self: string): str
     String(m.incarnation),
     m.rtt === undefined ? '-' : `${m.rtt.toFixed(1)} ms`
   ]);
-  const header = ['STATE', 'NICK', 'PEER', 'ADDRESS', 'INC', 'RTT'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return formatTable(['STATE', 'NICK', 'PEER', 'ADDRESS', 'INC', 'RTT'], rows);
 }
 
-/** The /stats text: membership traffic since start, then what was refused or lost. */
-export function formatStats(s: MembershipServiceStats): string {
+/** The /stats text: membership traffic since start, then what was refused or lost, then chat. */
+export function formatStats(s: MembershipServiceStats, chat: ChatCounters): string {
   return [
     `membership sent      ${s.sentFrames} frames, ${s.sentBytes} bytes`,
     `membership received  ${s.receivedFrames} frames, ${s.receivedBytes} bytes`,
     `refused              ${s.badFrames} bad frames, ${s.rateLimitedFrames} over the rate limit, ${s.rejectedClaims} rejected claims`,
     `not sent             ${s.droppedSends} dropped (backpressure), ${s.unreachable} unreachable`,
-    `self                 incarnation ${s.incarnation}, ${s.refutations} refutations, health ${s.health} (0 is healthy)`
+    `self                 incarnation ${s.incarnation}, ${s.refutations} refutations, health ${s.health} (0 is healthy)`,
+    `chat                 ${chat.sent} sent, ${chat.received} received, ${chat.rejected} rejected`
   ].join('\n');
 }

@@ -1,42 +1,65 @@
 /**
- * The command-line session: reads lines from a terminal (with completion, history and a
- * prompt) or from a pipe (one command per line, in order), runs them against the peer's
- * API, and shows the peer's events as text or as JSON lines.
+ * The console: reads lines from a terminal (line editor with completion, `?` help,
+ * history and Ctrl-R search) or from a pipe (one command per line, in order), hands them
+ * to the command runner, and shows the peer's events as text or as JSON lines.
  */
 import { createInterface } from 'node:readline';
 import type { Interface } from 'node:readline';
+import { readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Peer } from '../peer.ts';
 import type { PeerEvent } from '../events.ts';
-import { COMMANDS, CommandError, complete, parseLine, usage } from './commands.ts';
-import type { CommandSpec } from './commands.ts';
-import { formatMembers, renderEvent, shortId } from './render.ts';
+import { complete, formatHelp, helpAt, questionMarkIsHelp } from './command-tree.ts';
+import type { CompletionContext } from './command-tree.ts';
+import { COMMAND_TREE } from './commands.ts';
+import { CommandRunner } from './runner.ts';
+import { LineEditor } from './line-editor.ts';
+import { COLOURED, PLAIN, colourWanted } from './colour.ts';
+import type { Style } from './colour.ts';
+import type { LogSink } from './log-sink.ts';
+import { renderEvent } from './render.ts';
 import { HISTORY_FILE, HISTORY_SIZE } from '../config.ts';
 
 export interface SessionOptions {
   peer: Peer;
   json: boolean;
-  input: NodeJS.ReadableStream & { isTTY?: boolean };
-  output: NodeJS.WritableStream & { isTTY?: boolean };
+  input: NodeJS.ReadStream | (NodeJS.ReadableStream & { isTTY?: boolean });
+  output: NodeJS.WriteStream | (NodeJS.WritableStream & { isTTY?: boolean });
   dataDir: string;
   log: Logger;
+  logSink: LogSink;
+  /** A script to run once the peer is ready, before reading input. */
+  script?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** Whether a console on these streams is a person at a terminal (and not --json). */
+export function isInteractive(input: { isTTY?: boolean }, output: { isTTY?: boolean }, json: boolean): boolean {
+  return Boolean(input.isTTY && output.isTTY) && !json;
+}
 
 export class Session {
   private readonly options: SessionOptions;
   private readonly interactive: boolean;
+  private readonly style: Style;
+  private readonly runner: CommandRunner;
+  private editor: LineEditor | undefined;
   private rl: Interface | undefined;
-  private closed: Promise<void> | undefined;
-  private quitting = false;
-  private history: string[] = [];
 
   constructor(options: SessionOptions) {
     this.options = options;
-    this.interactive = Boolean(options.input.isTTY && options.output.isTTY) && !options.json;
+    this.interactive = isInteractive(options.input, options.output, options.json);
+    this.style = colourWanted(options.output, options.json, options.env ?? process.env) ? COLOURED : PLAIN;
+    this.runner = new CommandRunner({
+      peer: options.peer,
+      emit: (event) => this.show(event),
+      log: options.log,
+      logSink: options.logSink,
+      cwd: process.cwd()
+    });
+    options.logSink.onConsole((line) => this.print(this.style.dim(line)));
   }
 
   /** Shows the peer's events; call before the peer starts so `ready` is not missed. */
@@ -46,116 +69,58 @@ export class Session {
 
   /** Runs until /quit or end of input; resolves when the session is over. */
   async run(): Promise<void> {
-    if (this.quitting) return;
-    const history = this.interactive ? await this.loadHistory() : [];
-    const rl = createInterface({
-      input: this.options.input,
-      output: this.interactive ? this.options.output : undefined,
-      terminal: this.interactive,
-      history,
-      historySize: HISTORY_SIZE,
-      completer: (line: string) => complete(line, this.options.peer.rooms())
-    });
+    if (this.options.script !== undefined) await this.runner.runScript(this.options.script);
+    if (this.runner.quit) return;
+    const rl = this.interactive ? await this.openEditor() : createInterface({ input: this.options.input, terminal: false });
     this.rl = rl;
-    rl.on('history', (entries: string[]) => { this.history = entries; });
     // Ctrl-C at the prompt quits gracefully, like /quit.
     rl.on('SIGINT', () => this.close());
+    const closed = new Promise<void>((done) => rl.once('close', done));
     this.prompt();
-    this.closed = new Promise((resolve) => rl.once('close', resolve));
     // Lines are handled one at a time, in order, so a script's /join takes effect before its next line.
     for await (const line of rl) {
-      await this.handle(line);
-      if (this.quitting) break;
+      await this.runner.run(line);
+      if (this.runner.quit) break;
       this.prompt();
     }
-    if (this.interactive) await this.saveHistory();
+    if (this.editor) await this.saveHistory(this.editor.entries());
     rl.close();
-    await this.closed;
+    await closed;
   }
 
   close(): void {
-    this.quitting = true;
+    this.runner.requestQuit();
     this.rl?.close();
   }
 
-  private async handle(line: string): Promise<void> {
+  private async openEditor(): Promise<Interface> {
+    const editor = new LineEditor({
+      input: this.options.input as NodeJS.ReadStream,
+      output: this.options.output as NodeJS.WriteStream,
+      history: await this.loadHistory(),
+      historySize: HISTORY_SIZE,
+      completer: (line) => complete(COMMAND_TREE, line, this.completions()),
+      help: (before) => {
+        if (!questionMarkIsHelp(COMMAND_TREE, before)) return undefined;
+        try {
+          return formatHelp(helpAt(COMMAND_TREE, before));
+        } catch (err) {
+          return this.style.error(`! ${(err as Error).message}`);
+        }
+      }
+    });
+    this.editor = editor;
+    return editor.rl;
+  }
+
+  private completions(): CompletionContext {
     const { peer } = this.options;
-    try {
-      const command = parseLine(line);
-      switch (command.kind) {
-        case 'empty':
-          return;
-        case 'say':
-          await peer.send(command.text);
-          return;
-        case 'help':
-          this.info(this.helpText(command.topics));
-          return;
-        case 'command':
-          await this.execute(command.name, command.args);
-      }
-    } catch (err) {
-      this.show({ type: 'error', message: err instanceof CommandError ? err.message : (err as Error).message });
-    }
-  }
-
-  private async execute(name: string, args: string[]): Promise<void> {
-    const { peer } = this.options;
-    const [arg] = args;
-    switch (name) {
-      case 'join':
-        await peer.joinRoom(arg as string);
-        return;
-      case 'leave':
-        await peer.leaveRoom(arg);
-        return;
-      case 'rooms': {
-        const rooms = peer.rooms();
-        this.info(rooms.length === 0 ? 'no rooms joined' : rooms.map((r) => (r === peer.currentRoom ? `* #${r}` : `  #${r}`)).join('\n'));
-        return;
-      }
-      case 'peers': {
-        const conns = peer.connections();
-        this.info(conns.length === 0 ? 'no connected peers' : conns.map((c) => `${shortId(c.peerId)}  ${c.addr}`).join('\n'));
-        return;
-      }
-      case 'members':
-        this.info(formatMembers(peer.members(), peer.peerId));
-        return;
-      case 'stats':
-        // Its own event rather than info text, so that --json gives scripts the numbers.
-        this.show({ type: 'stats', ts: Date.now(), membership: peer.membershipStats() });
-        return;
-      case 'nick':
-        peer.setNick(arg as string);
-        this.info(`* you are now ${peer.nick}`);
-        return;
-      case 'whoami':
-        this.info(`${peer.nick} ${peer.peerId}\n${peer.addrs.join('\n')}`);
-        return;
-      case 'log':
-        if (!LOG_LEVELS.includes(arg as string)) throw new CommandError(`log level must be one of ${LOG_LEVELS.join(', ')}`);
-        this.options.log.level = arg as string;
-        this.info(`* log level ${arg}`);
-        return;
-      case 'quit':
-        this.quitting = true;
-        return;
-    }
-  }
-
-  private helpText(topics: CommandSpec[]): string {
-    const width = Math.max(...COMMANDS.map((c) => usage(c).length));
-    const lines = topics.map((c) => `  ${usage(c).padEnd(width)}  ${c.help}`);
-    if (topics.length === COMMANDS.length) {
-      lines.push('  any other line is sent to the current room (start it with // to send a leading /)');
-      lines.push('  commands may be abbreviated (/j lobby); a trailing ? shows help (/le?)');
-    }
-    return lines.join('\n');
-  }
-
-  private info(text: string): void {
-    this.show({ type: 'info', message: text });
+    return {
+      rooms: () => [...peer.rooms(), ...peer.knownRooms().keys()],
+      joinedRooms: () => peer.rooms(),
+      members: () => peer.members().filter((m) => m.id !== peer.peerId).flatMap((m) => [m.meta.nick, m.id]),
+      paths: (partial) => completePath(process.cwd(), partial)
+    };
   }
 
   private show(event: PeerEvent): void {
@@ -164,20 +129,20 @@ export class Session {
       output.write(`${JSON.stringify(event)}\n`);
       return;
     }
-    const text = renderEvent(event, peer.currentRoom);
-    if (text === undefined) return;
-    if (this.interactive && this.rl) {
-      // Print above the prompt and redraw what the user was typing.
-      output.write('\r\x1b[K');
-      output.write(`${text}\n`);
-      this.rl.prompt(true);
-    } else {
-      output.write(`${text}\n`);
+    const text = renderEvent(event, peer.currentRoom, this.style);
+    if (text !== undefined) this.print(text);
+    if (event.type === 'ready' && this.interactive && this.options.logSink.target.kind === 'file') {
+      this.print(this.style.dim(`* logs go to ${this.options.logSink.describe()}; /log on shows them here`));
     }
   }
 
+  private print(text: string): void {
+    if (this.editor) this.editor.print(text);
+    else this.options.output.write(`${text}\n`);
+  }
+
   private prompt(): void {
-    if (!this.interactive || !this.rl) return;
+    if (!this.editor || !this.rl) return;
     const room = this.options.peer.currentRoom;
     this.rl.setPrompt(room ? `#${room}> ` : '> ');
     this.rl.prompt();
@@ -193,11 +158,26 @@ export class Session {
     }
   }
 
-  private async saveHistory(): Promise<void> {
+  private async saveHistory(entries: string[]): Promise<void> {
     try {
-      await writeFile(join(this.options.dataDir, HISTORY_FILE), `${[...this.history].reverse().join('\n')}\n`, { mode: 0o600 });
+      await writeFile(join(this.options.dataDir, HISTORY_FILE), `${[...entries].reverse().join('\n')}\n`, { mode: 0o600 });
     } catch (err) {
       this.options.log.warn({ err }, 'could not save command history');
     }
+  }
+}
+
+/** File names that complete `partial` (relative to `cwd`), directories with a trailing `/`. */
+export function completePath(cwd: string, partial: string): string[] {
+  const slash = partial.lastIndexOf('/');
+  const dir = slash < 0 ? '' : partial.slice(0, slash + 1);
+  const base = partial.slice(slash + 1);
+  try {
+    return readdirSync(resolve(cwd, dir === '' ? '.' : dir), { withFileTypes: true })
+      .filter((e) => e.name.startsWith(base) && (base.startsWith('.') || !e.name.startsWith('.')))
+      .map((e) => `${dir}${e.name}${e.isDirectory() ? '/' : ''}`)
+      .sort();
+  } catch {
+    return [];
   }
 }

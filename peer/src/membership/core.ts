@@ -323,6 +323,11 @@ export class MembershipCore {
   }
 
   /** Live members (alive or suspect), this one included: the N of the protocol's formulas. */
+  /** Whether this member has left: it then ignores every input, and a rejoin needs a new core. */
+  get left(): boolean {
+    return this.#hasLeft();
+  }
+
   get liveCount(): number {
     return this.#table.liveCount;
   }

@@ -85,7 +85,8 @@ export interface Membership extends TypedEventTarget<MembershipEvents> {
   readonly profile: MembershipProfile;
   /**
    * Joins (or rejoins) the cluster through these seeds; call again whenever more seeds
-   * arrive. Seeds with a malformed peer ID are skipped. Throws NotStartedError before start.
+   * arrive. After leave(), joins again with a newer incarnation. Seeds with a malformed
+   * peer ID are skipped. Throws NotStartedError before start.
    */
   join(seeds: readonly MembershipSeed[]): void;
   /**

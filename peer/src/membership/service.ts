@@ -150,17 +150,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   readonly [serviceCapabilities]: string[] = ['@cli-chat/membership'];
 
   async start(): Promise<void> {
-    this.#meta = { ...this.#meta, addrs: this.#listenAddrs() };
-    this.#core = new MembershipCore({
-      self: { id: this.#selfId, meta: this.#meta, incarnation: this.#startIncarnation ?? Math.floor(Date.now() / 1000) },
-      profile: this.profile,
-      now: () => Date.now(),
-      random: () => Math.random(),
-      signer: this.#signer,
-      connected: (id) => this.#openConnections.has(id)
-    });
-    this.#leaving = undefined;
-    this.#newcomers.clear();
+    this.#newCore(this.#startIncarnation ?? Math.floor(Date.now() / 1000));
     this.#running = true;
     try {
       await this.#components.registrar.handle(MEMBERSHIP_PROTOCOL_ID, this.#onStream, {
@@ -175,6 +165,20 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.#components.events.addEventListener('self:peer:update', this.#onSelfUpdate);
     for (const connection of this.#components.connectionManager.getConnections()) this.#watch(connection);
     this.#arm();
+  }
+
+  #newCore(incarnation: number): void {
+    this.#meta = { ...this.#meta, addrs: this.#listenAddrs() };
+    this.#core = new MembershipCore({
+      self: { id: this.#selfId, meta: this.#meta, incarnation },
+      profile: this.profile,
+      now: () => Date.now(),
+      random: () => Math.random(),
+      signer: this.#signer,
+      connected: (id) => this.#openConnections.has(id)
+    });
+    this.#leaving = undefined;
+    this.#newcomers.clear();
   }
 
   /** Stops without leaving: to the others this is a crash. Call leave() first to say goodbye. */
@@ -221,6 +225,11 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
         continue;
       }
       valid.push({ id: seed.peerId, addrs: seed.addrs.map(withoutPeerId) });
+    }
+    if (this.#core?.left === true) {
+      // Back after a leave: the others remember our leave claim, which only a newer incarnation outranks.
+      this.#newCore(Math.max(Math.floor(Date.now() / 1000), this.#core.stats.incarnation + 1));
+      this.#arm();
     }
     if (valid.length > 0) this.#input({ type: 'join', seeds: valid });
   }

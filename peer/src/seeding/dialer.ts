@@ -66,6 +66,13 @@ export class SeedDialer {
     return this.seeds.get(peerId)?.failing === true;
   }
 
+  /** How many seeds are listed, and how many of them the last dial could not reach. */
+  stats(): { seeds: number, failing: number } {
+    let failing = 0;
+    for (const seed of this.seeds.values()) if (seed.failing) failing++;
+    return { seeds: this.seeds.size, failing };
+  }
+
   /** Replaces the seed list; seeds no longer listed are no longer retried. */
   update(seeds: Seed[]): void {
     const self = this.node.peerId.toString();
