@@ -9,6 +9,7 @@ import {
   DEFAULT_HOST, DEFAULT_MAX_PEERS, DEFAULT_PORT, DEFAULT_TTL_MS, MAX_MAX_PEERS, MAX_TTL_MS, MIN_MAX_PEERS, MIN_TTL_MS
 } from '@cli-chat/bootstrap-api';
 import type { StartOptions } from './index.ts';
+import pkg from '../package.json' with { type: 'json' };
 import { DEFAULT_DATA_FILE, DEFAULT_RATE_LIMIT_PER_MINUTE, DEFAULT_VERIFY_THREADS, MAX_VERIFY_THREADS } from './constants.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -45,6 +46,8 @@ function host(value: string): string {
 
 function program(): Command {
   return new Command('bootstrap-server')
+    .usage('[options]')
+    .version(pkg.version, '-V, --version', 'print the version and exit')
     .description('Local backend of the cli-chat bootstrap data API (Fastify). Logs are JSON lines on stderr.')
     .addOption(new Option('--host <host>', 'address to listen on').env('BOOTSTRAP_HOST').default(DEFAULT_HOST).argParser(host))
     .addOption(new Option('--port <port>', 'TCP port; 0 picks a free one').env('BOOTSTRAP_PORT').default(DEFAULT_PORT)
@@ -58,11 +61,13 @@ function program(): Command {
       .argParser(ttlSeconds))
     .addOption(new Option('--max-peers <n>', `size of the bootstrap set; overrides the data file's (default ${DEFAULT_MAX_PEERS})`)
       .argParser(wholeNumber(MIN_MAX_PEERS, MAX_MAX_PEERS)))
-    .addOption(new Option('--rate-limit <n>', 'requests per minute per client IP; 0 turns it off').default(DEFAULT_RATE_LIMIT_PER_MINUTE)
+    .addOption(new Option('--rate-limit <n>', 'requests per minute per client IP; 0 turns it off').env('BOOTSTRAP_RATE_LIMIT')
+      .default(DEFAULT_RATE_LIMIT_PER_MINUTE)
       .argParser(wholeNumber(0, Number.MAX_SAFE_INTEGER)))
     .addOption(new Option('--verify-threads <n>', 'worker threads that check signatures; 0 checks on the event loop')
       .env('BOOTSTRAP_VERIFY_THREADS').default(DEFAULT_VERIFY_THREADS).argParser(wholeNumber(0, MAX_VERIFY_THREADS)))
-    .addOption(new Option('--log-level <level>', 'log detail: trace, debug and info log every request; warn and quieter only what goes wrong').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--log-level <level>', 'log detail: trace, debug and info log every request; warn and quieter only what goes wrong')
+      .env('BOOTSTRAP_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
     .showHelpAfterError('(bootstrap-server --help lists every flag)')
     .exitOverride();
 }

@@ -7,7 +7,10 @@ import { parseCommandLine } from '../src/cli.ts';
 import type { CommandLine } from '../src/cli.ts';
 import { DEFAULT_DATA_FILE, DEFAULT_RATE_LIMIT_PER_MINUTE, DEFAULT_VERIFY_THREADS } from '../src/constants.ts';
 
-const ENV_VARS = ['BOOTSTRAP_HOST', 'BOOTSTRAP_PORT', 'BOOTSTRAP_ADMIN_TOKEN', 'BOOTSTRAP_DATA_FILE', 'BOOTSTRAP_VERIFY_THREADS'];
+const ENV_VARS = [
+  'BOOTSTRAP_HOST', 'BOOTSTRAP_PORT', 'BOOTSTRAP_ADMIN_TOKEN', 'BOOTSTRAP_DATA_FILE', 'BOOTSTRAP_VERIFY_THREADS', 'BOOTSTRAP_RATE_LIMIT',
+  'BOOTSTRAP_LOG_LEVEL'
+];
 const savedEnv = Object.fromEntries(ENV_VARS.map((name) => [name, process.env[name]]));
 for (const name of ENV_VARS) delete process.env[name];
 
