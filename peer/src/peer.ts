@@ -256,7 +256,7 @@ export class Peer {
       privateKey,
       listen: options.listen,
       mdns: options.mdns,
-      membership: { profile: options.membershipProfile, meta: { nick: this.nickName, rooms: [] } }
+      membership: { profile: options.membershipProfile, meta: { nick: this.nickName, rooms: [], version: VERSION } }
     });
     this.node = node;
     node.addEventListener('peer:connect', (evt) => this.emit({ type: 'peer-connected', peerId: evt.detail.toString() }));

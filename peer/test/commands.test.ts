@@ -6,6 +6,8 @@ import type { CommandNode, CompletionContext } from '../src/cli/command-tree.ts'
 import { COMMAND_TREE } from '../src/cli/commands.ts';
 import type { Action } from '../src/cli/commands.ts';
 import { parseArgs } from '../src/cli/args.ts';
+import { findMember } from '../src/member-lookup.ts';
+import type { MemberView } from '../src/membership/index.ts';
 
 const parse = (line: string) => parseLine(COMMAND_TREE, line);
 const help = (line: string) => helpAt(COMMAND_TREE, line).map((e) => e.label);
@@ -144,6 +146,8 @@ describe('Tab completion', () => {
     expect(tab('/execute scr')).toEqual([['scripts/', 'script.txt'], 'scr']);
     expect(tab('/log level d')).toEqual([['debug'], 'd']);
     expect(tab('/log on s')).toEqual([['scripts/', 'script.txt'], 's']);
+    expect(tab('/whois b')).toEqual([['bob'], 'b']);
+    expect(tab('/whois 12D')).toEqual([['12D3KooWabc'], '12D']);
     expect(tab('/echo hi')).toEqual([[], 'hi']);
     expect(tab('hello')).toEqual([[], 'hello']);
     expect(tab('/frob x')).toEqual([[], 'x']);
@@ -168,5 +172,25 @@ describe('peer flags', () => {
     expect(() => parseArgs(['--bootstrap', 'ftp://x'])).toThrow(/http or https/);
     expect(() => parseArgs(['--room', 'no/slash'])).toThrow();
     expect(() => parseArgs(['--frobnicate'])).toThrow(/unknown option/);
+  });
+});
+
+describe('finding a member by name', () => {
+  const member = (id: string, nick: string): MemberView =>
+    ({ id, state: 'alive', incarnation: 1, rtt: undefined, since: undefined, meta: { nick, addrs: [], rooms: [], version: '1' } });
+  const members = [member('12D3KooWAAAAAAAAAAAAaaaa1111', 'alice'), member('12D3KooWBBBBBBBBBBBBbbbb2222', 'bob'),
+    member('12D3KooWCCCCCCCCCCCCcccc3333', 'bob')];
+
+  it('takes a unique nick, a full peer ID or the shown end of one', () => {
+    expect(findMember(members, 'alice').id).toBe('12D3KooWAAAAAAAAAAAAaaaa1111');
+    expect(findMember(members, '12D3KooWCCCCCCCCCCCCcccc3333').meta.nick).toBe('bob');
+    expect(findMember(members, '…bbbb2222').id).toBe('12D3KooWBBBBBBBBBBBBbbbb2222');
+  });
+
+  it('refuses a shared nick with the candidates, and an unknown one', () => {
+    expect(() => findMember(members, 'bob')).toThrow('bob is ambiguous: bob (…bbbb2222), bob (…cccc3333); use the peer ID');
+    expect(() => findMember(members, 'carol')).toThrow(/no member is called carol/);
+    // Too short a tail would match by accident.
+    expect(() => findMember(members, '1111')).toThrow(/no member/);
   });
 });

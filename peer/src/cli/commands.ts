@@ -13,7 +13,7 @@ export const MAX_SLEEP_SECONDS = 3600;
 
 export type Action =
   | 'show-version' | 'show-peers' | 'show-members' | 'show-rooms' | 'show-bootstrap' | 'show-config'
-  | 'show-stats' | 'show-processes' | 'whoami'
+  | 'show-stats' | 'show-processes' | 'whoami' | 'whois'
   | 'bootstrap-join' | 'bootstrap-leave' | 'bootstrap-list' | 'bootstrap-refill'
   | 'bootstrap-config' | 'bootstrap-config-max-peers' | 'bootstrap-config-ttl'
   | 'members-join' | 'members-leave'
@@ -73,6 +73,10 @@ export const COMMAND_TREE: readonly CommandNode<Action>[] = [
   { word: 'peers', help: 'same as /show peers', action: 'show-peers' },
   { word: 'stats', help: 'same as /show stats', action: 'show-stats' },
   { word: 'whoami', help: 'your nick, peer ID and addresses', action: 'whoami' },
+  {
+    word: 'whois', help: 'one member: state, peer ID, addresses, rooms, incarnation, RTT', action: 'whois',
+    args: [{ name: 'MEMBER', help: 'a nick or a peer ID', complete: 'members' }]
+  },
   { word: 'nick', help: 'change your nick (every member sees member-updated)', action: 'nick', args: [{ name: 'NAME', help: 'new nick' }] },
   {
     word: 'log', help: 'where logs go and how much; alone, shows the current setting', action: 'log-status',

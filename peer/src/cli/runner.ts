@@ -14,6 +14,7 @@ import type { Peer } from '../peer.ts';
 import { MEMBERSHIP_PROTOCOL_ID } from '../membership/index.ts';
 import { ROOM_TOPIC_PREFIX } from '../chat/constants.ts';
 import { VERSION } from '../version.ts';
+import { findMember } from '../member-lookup.ts';
 import { CommandError, formatHelp, helpLines, nodeAt, parseLine } from './command-tree.ts';
 import type { CommandNode } from './command-tree.ts';
 import { COMMAND_TREE, MAX_SLEEP_SECONDS } from './commands.ts';
@@ -141,6 +142,20 @@ export class CommandRunner {
       case 'whoami':
         this.info(`${peer.nick} ${peer.peerId}\n${peer.addrs.join('\n')}`);
         return;
+      case 'whois': {
+        const m = findMember(peer.members(), arg as string);
+        this.info(formatPairs({
+          nick: m.meta.nick,
+          'peer ID': m.id,
+          state: m.id === peer.peerId ? `${m.state} (this peer)` : m.state,
+          addresses: m.meta.addrs.join(' ') || '-',
+          rooms: m.meta.rooms.map((r) => `#${r}`).join(' ') || '-',
+          incarnation: String(m.incarnation),
+          version: m.meta.version,
+          rtt: m.rtt === undefined ? '-' : `${m.rtt.toFixed(1)} ms`
+        }));
+        return;
+      }
       case 'bootstrap-join':
         await peer.bootstrapJoin();
         this.info(`${this.setText(peer.bootstrap().set)}${peer.inNetwork ? '' : '\nnext: /members join'}`);
