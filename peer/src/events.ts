@@ -6,7 +6,7 @@ import type { MemberEventType, MembershipServiceStats } from './membership/index
 import type { ChatCounters } from './peer.ts';
 
 export type PeerEvent =
-  | { type: 'ready', peerId: string, addrs: string[], nick: string, room: string | null, bootstrap: string, ts: number }
+  | { type: 'ready', peerId: string, addrs: string[], nick: string, room: string | null, bootstrap: string, manual: boolean, ts: number }
   | { type: 'message', room: string, id: string, from: string, nick: string, text: string, ts: number }
   | { type: 'sent', room: string, id: string, text: string, ts: number }
   | { type: 'room-joined', room: string }

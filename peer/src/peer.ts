@@ -294,6 +294,7 @@ export class Peer {
       nick: this.nickName,
       room: this.currentRoom ?? null,
       bootstrap: this.options.bootstrapUrl,
+      manual: options.manual === true,
       ts: Date.now()
     });
   }
@@ -533,6 +534,6 @@ export class Peer {
       });
     }
     // Whether we host it or another peer won the port, register there now.
-    this.lease?.renewNow();
+    await this.lease?.renewNow();
   }
 }

@@ -17,7 +17,9 @@ export function shortId(peerId: string): string {
 export function renderEvent(event: PeerEvent, currentRoom: string | undefined, style: Style = PLAIN): string | undefined {
   const text = renderText(event, currentRoom, style);
   if (text === undefined || event.type === 'message' || event.type === 'sent' || event.type === 'info' || event.type === 'stats') return text;
-  return event.type === 'error' ? style.error(text) : style.dim(text);
+  if (event.type === 'error') return style.error(text);
+  // Membership news carries its time, like a message: when someone failed matters.
+  return style.dim('ts' in event && event.type.startsWith('member-') ? `[${clock(event.ts)}] ${text}` : text);
 }
 
 function renderText(event: PeerEvent, currentRoom: string | undefined, style: Style): string | undefined {
@@ -31,7 +33,9 @@ function renderText(event: PeerEvent, currentRoom: string | undefined, style: St
       return `${style.dim(`[${clock(event.ts)}]`)} ${where}<you> ${event.text}`;
     }
     case 'ready':
-      return `* you are ${event.nick} (${event.peerId})\n* listening on ${event.addrs.join(', ')}\n* type a line to chat, /help for commands`;
+      return `* you are ${event.nick} (${event.peerId})\n* listening on ${event.addrs.join(', ')}\n` + (event.manual
+        ? '* step by step: /bootstrap join, then /members join, then /join ROOM (/help explains each)'
+        : '* type a line to chat, /help for commands');
     case 'room-joined':
       return `* joined #${event.room}`;
     case 'room-left':

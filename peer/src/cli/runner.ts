@@ -15,7 +15,7 @@ import { MEMBERSHIP_PROTOCOL_ID } from '../membership/index.ts';
 import { ROOM_TOPIC_PREFIX } from '../chat/constants.ts';
 import { VERSION } from '../version.ts';
 import { findMember } from '../member-lookup.ts';
-import { CommandError, formatHelp, helpLines, nodeAt, parseLine } from './command-tree.ts';
+import { CommandError, formatHelp, helpLines, nodeAt, parseLine, usageOf } from './command-tree.ts';
 import type { CommandNode } from './command-tree.ts';
 import { COMMAND_TREE, MAX_SLEEP_SECONDS } from './commands.ts';
 import type { Action, LogLevel } from './commands.ts';
@@ -309,7 +309,7 @@ function seconds(value: string, name: string, max: number): number {
 function helpText(topic: string | undefined): string {
   if (topic === undefined) {
     return [
-      formatHelp(COMMAND_TREE.map((n: CommandNode) => ({ label: `/${n.word}`, help: n.help }))),
+      formatHelp(COMMAND_TREE.map((n: CommandNode) => ({ label: n.children ? `/${n.word} …` : usageOf([n.word], n), help: n.help }))),
       '',
       'Any other line is sent to the current room (start it with // to send a leading /).',
       'Words may be abbreviated (/sh mem); ? lists what may come next (/show ?); Tab completes.',

@@ -53,11 +53,11 @@ export class BootstrapLease {
     return this.renew();
   }
 
-  /** Renews now, e.g. after the bootstrap server came back or was taken over. */
-  renewNow(): void {
+  /** Renews now, e.g. after the bootstrap server came back or was taken over; resolves once answered. */
+  async renewNow(): Promise<void> {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    void this.renew();
+    await this.renew();
   }
 
   /**
@@ -67,7 +67,7 @@ export class BootstrapLease {
    */
   seedsChanged(): void {
     if (this.stopped || this.renewing || this.admitted || !this.options.isStale(this.lastPeers)) return;
-    this.renewNow();
+    void this.renewNow();
   }
 
   async stop(): Promise<void> {
