@@ -3,6 +3,7 @@ import { CommanderError } from 'commander';
 import { pino } from 'pino';
 import { parseArgs } from './cli/args.ts';
 import type { CliOptions } from './cli/args.ts';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Peer } from './peer.ts';
 import { Session, isInteractive } from './cli/session.ts';
@@ -21,9 +22,9 @@ function options(): CliOptions {
 async function main(): Promise<void> {
   const opts = options();
   // Logs written into the terminal would garble the chat view: there they start in a file.
-  const logSink = new LogSink(isInteractive(process.stdin, process.stdout, opts.json)
-    ? { kind: 'file', path: join(opts.dataDir, LOG_FILE) }
-    : { kind: 'stderr' });
+  const interactive = isInteractive(process.stdin, process.stdout, opts.json);
+  if (interactive) mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const logSink = new LogSink(interactive ? { kind: 'file', path: join(opts.dataDir, LOG_FILE) } : { kind: 'stderr' });
   const log = pino({ level: opts.logLevel, base: undefined }, logSink);
   const peer = new Peer({
     nick: opts.nick,

@@ -3,7 +3,7 @@
  * No peer runs here; the log sink and completion use real files in a temp dir.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findOlder, searchKey, searchPrompt, startSearch } from '../src/cli/reverse-search.ts';
@@ -143,8 +143,11 @@ describe('the log sink', () => {
 
   it('appends to a file, keeps its target when a new one cannot be opened, and drops lines when off', () => {
     const dir = tempDir();
-    const path = join(dir, 'nested', 'peer.log');
+    const path = join(dir, 'peer.log');
     writeFileSync(join(dir, 'a-file'), 'not a directory');
+    // A directory that does not exist is refused, not created: a typo must not make directories.
+    expect(() => new LogSink({ kind: 'file', path: join(dir, 'nested', 'peer.log') })).toThrow(/ENOENT/);
+    expect(existsSync(join(dir, 'nested'))).toBe(false);
     const sink = new LogSink({ kind: 'file', path });
     sink.write('{"msg":"one"}\n');
     sink.close();

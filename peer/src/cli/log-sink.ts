@@ -3,8 +3,7 @@
  * console view (above the prompt), a file, or nowhere. pino writes to it as to a stream.
  * In an interactive terminal logs start in a file, so they never garble the chat view.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, openSync, writeSync } from 'node:fs';
 
 export type LogTarget =
   | { readonly kind: 'stderr' }
@@ -36,10 +35,8 @@ export class LogSink {
    */
   set(target: LogTarget): void {
     let fd: number | undefined;
-    if (target.kind === 'file') {
-      mkdirSync(dirname(target.path), { recursive: true, mode: 0o700 });
-      fd = openSync(target.path, 'a', 0o600);
-    }
+    // A file's directory must exist: a typo in `/log on` should not create directories.
+    if (target.kind === 'file') fd = openSync(target.path, 'a', 0o600);
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = fd;
     this.current = target;
