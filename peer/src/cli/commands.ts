@@ -17,7 +17,7 @@ export type Action =
   | 'bootstrap-join' | 'bootstrap-leave' | 'bootstrap-list' | 'bootstrap-refill'
   | 'bootstrap-config' | 'bootstrap-config-max-peers' | 'bootstrap-config-ttl'
   | 'members-join' | 'members-leave'
-  | 'join' | 'leave' | 'nick'
+  | 'join' | 'leave' | 'nick' | 'who'
   | 'log-status' | 'log-level' | 'log-on' | 'log-off'
   | 'execute' | 'echo' | 'sleep' | 'help' | 'quit';
 
@@ -68,6 +68,10 @@ export const COMMAND_TREE: readonly CommandNode<Action>[] = [
   {
     word: 'leave', help: 'leave ROOM (default: the current room)', action: 'leave',
     args: [{ name: 'ROOM', help: 'a joined room', optional: true, complete: 'joined-rooms' }]
+  },
+  {
+    word: 'who', help: "who is in ROOM (default: the current room): nick, state, peer ID", action: 'who',
+    args: [{ name: 'ROOM', help: 'a room name', optional: true, complete: 'rooms' }]
   },
   { word: 'rooms', help: 'same as /show rooms', action: 'show-rooms' },
   { word: 'peers', help: 'same as /show peers', action: 'show-peers' },

@@ -14,19 +14,23 @@ export function shortId(peerId: string): string {
 }
 
 /** One line per event, or undefined for events not worth a line in the terminal. */
-export function renderEvent(event: PeerEvent, currentRoom: string | undefined, style: Style = PLAIN): string | undefined {
-  const text = renderText(event, currentRoom, style);
+/** How to name a message's author: its nick, or `nick#abcd` when members share the nick. */
+export type NameOf = (peerId: string, nick: string) => string;
+
+export function renderEvent(event: PeerEvent, currentRoom: string | undefined, style: Style = PLAIN,
+  nameOf: NameOf = (_, nick) => nick): string | undefined {
+  const text = renderText(event, currentRoom, style, nameOf);
   if (text === undefined || event.type === 'message' || event.type === 'sent' || event.type === 'info' || event.type === 'stats') return text;
   if (event.type === 'error') return style.error(text);
   // Membership news carries its time, like a message: when someone failed matters.
   return style.dim('ts' in event && event.type.startsWith('member-') ? `[${clock(event.ts)}] ${text}` : text);
 }
 
-function renderText(event: PeerEvent, currentRoom: string | undefined, style: Style): string | undefined {
+function renderText(event: PeerEvent, currentRoom: string | undefined, style: Style, nameOf: NameOf): string | undefined {
   switch (event.type) {
     case 'message': {
       const where = event.room === currentRoom ? '' : `#${event.room} `;
-      return `${style.dim(`[${clock(event.ts)}]`)} ${where}<${style.nick(event.nick)}> ${event.text}`;
+      return `${style.dim(`[${clock(event.ts)}]`)} ${where}<${style.nick(nameOf(event.from, event.nick))}> ${event.text}`;
     }
     case 'sent': {
       const where = event.room === currentRoom ? '' : `#${event.room} `;
@@ -105,4 +109,10 @@ export function formatStats(s: MembershipServiceStats, chat: ChatCounters): stri
     `self                 incarnation ${s.incarnation}, ${s.refutations} refutations, health ${s.health} (0 is healthy)`,
     `chat                 ${chat.sent} sent, ${chat.received} received, ${chat.rejected} rejected`
   ].join('\n');
+}
+
+/** A member's new nick, as a line; undefined when its nick did not change. */
+export function renderNickChange(before: string | undefined, event: { peerId: string, nick: string, ts: number }): string | undefined {
+  if (before === undefined || before === event.nick) return undefined;
+  return `[${clock(event.ts)}] * ${before} (${shortId(event.peerId)}) is now known as ${event.nick}`;
 }

@@ -15,6 +15,7 @@ import { MEMBERSHIP_PROTOCOL_ID } from '../membership/index.ts';
 import { ROOM_TOPIC_PREFIX } from '../chat/constants.ts';
 import { VERSION } from '../version.ts';
 import { findMember } from '../member-lookup.ts';
+import { displayNames, roomMembers } from '../presence.ts';
 import { CommandError, formatHelp, helpLines, nodeAt, parseLine, usageOf } from './command-tree.ts';
 import type { CommandNode } from './command-tree.ts';
 import { COMMAND_TREE, MAX_SLEEP_SECONDS } from './commands.ts';
@@ -194,6 +195,16 @@ export class CommandRunner {
       case 'leave':
         await peer.leaveRoom(arg);
         return;
+      case 'who': {
+        const room = arg ?? peer.currentRoom;
+        if (room === undefined) throw new CommandError('not in any room: /who ROOM names one');
+        const members = peer.members();
+        const names = displayNames(members);
+        const here = roomMembers(members, room);
+        this.info(here.length === 0 ? `nobody announces #${room}` : `#${room} (${here.length}):\n${formatTable(['NICK', 'STATE', 'PEER'],
+          here.map((m) => [`${names.get(m.id) ?? m.meta.nick}${m.id === peer.peerId ? ' (you)' : ''}`, m.state, shortId(m.id)]))}`);
+        return;
+      }
       case 'nick':
         peer.setNick(arg as string);
         this.info(`* you are now ${peer.nick}`);

@@ -19,7 +19,8 @@ import { LineEditor } from './line-editor.ts';
 import { COLOURED, PLAIN, colourWanted } from './colour.ts';
 import type { Style } from './colour.ts';
 import type { LogSink } from './log-sink.ts';
-import { renderEvent } from './render.ts';
+import { renderEvent, renderNickChange } from './render.ts';
+import { displayNames } from '../presence.ts';
 import { HISTORY_FILE, HISTORY_SIZE } from '../config.ts';
 
 export interface SessionOptions {
@@ -47,6 +48,8 @@ export class Session {
   private readonly runner: CommandRunner;
   private editor: LineEditor | undefined;
   private rl: Interface | undefined;
+  /** Each member's nick as last shown, to tell a nick change from other news. */
+  private readonly nicks = new Map<string, string>();
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -129,7 +132,13 @@ export class Session {
       output.write(`${JSON.stringify(event)}\n`);
       return;
     }
-    const text = renderEvent(event, peer.currentRoom, this.style);
+    if (event.type === 'member-updated') {
+      const change = renderNickChange(this.nicks.get(event.peerId), event);
+      if (change !== undefined) this.print(this.style.dim(change));
+    }
+    if ('peerId' in event && 'nick' in event && event.type.startsWith('member-')) this.nicks.set(event.peerId, event.nick);
+    const names = event.type === 'message' ? displayNames(peer.members()) : undefined;
+    const text = renderEvent(event, peer.currentRoom, this.style, (id, nick) => names?.get(id) ?? nick);
     if (text !== undefined) this.print(text);
     if (event.type === 'ready' && this.interactive && this.options.logSink.target.kind === 'file') {
       this.print(this.style.dim(`* logs go to ${this.options.logSink.describe()}; /log on shows them here`));
