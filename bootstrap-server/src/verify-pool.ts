@@ -6,10 +6,8 @@
  *
  * Every check asked for during one turn of the event loop goes to a thread in a single
  * message, and the thread answers the batch in a single message: one hand-off each way
- * per turn rather than per request. On the 2-core development machine, with 50
- * connections of signed joins, the server then used 186-232 µs of CPU per join against
- * 274-283 µs with a task per request (Piscina, tasks queued in the worker), and the event
- * loop's share fell from 4.7-5.0 s to 3.7-3.9 s per 8 s run.
+ * per turn rather than per request, which took a quarter to a third off the server's CPU per
+ * join against a task per request (Piscina).
  */
 import { Worker } from 'node:worker_threads';
 import { ApiError } from '@cli-chat/bootstrap-api';

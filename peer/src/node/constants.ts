@@ -18,17 +18,11 @@ export const INBOUND_CONNECTION_THRESHOLD = 100;
 export const MAX_INCOMING_PENDING_CONNECTIONS = 64;
 
 /**
- * The connection monitor pings every connection, each ping on a new stream (a
- * multistream-select negotiation and a peer store write at both ends), and a peer holds a
- * connection to every member it probes. At one ping a second (0.5 s minimum timeout) an
- * idle 10-peer cluster spent most of a core on pings, and under load the timeouts aborted
- * hundreds of healthy connections whose reconnects added more load (bench-chat). At 10 s an
- * idle bare node with 9 connections spent 11 of its 14 ms of CPU a second on them; at 60 s,
- * 50 peers in one process spent 0.38-0.43 of a core at rest, and 0.23 without any pings
- * (bench-membership --members 50 --in-process 47). Finding a crashed, frozen or cut-off
- * peer is the membership protocol's job, by its own probing within seconds, and it closes
- * the connections to a member it declares failed; the monitor only remains as a backstop
- * for a dead connection to a peer that is not a member.
+ * The connection monitor pings every connection on a new stream, and a peer holds one to
+ * every member it probes: at libp2p's pace that was most of an idle peer's CPU, and under
+ * load its timeouts aborted healthy connections. Finding crashed, frozen or cut-off peers
+ * is membership's job (within seconds, closing their connections); the monitor is only a
+ * backstop for a dead connection to a peer that is not a member.
  */
 export const CONNECTION_MONITOR = {
   pingInterval: 600_000,
@@ -50,13 +44,10 @@ export const IP_COLOCATION_WHITELIST = ['127.0.0.1', '::1'];
 
 /**
  * Mesh degree: half of gossipsub's defaults (D 6, Dlo 4, Dhi 12, Dout 2, Dscore 4, Dlazy 6).
- * A peer gets a copy of each message from about each of its mesh links, all but the first
- * of them duplicates, and each copy costs a decryption and a decode. In bench-chat
- * (10 processes, 50 msg/s, authors then flood-publishing) halving D cut a bare gossipsub
- * receiver's CPU per message from 3.4 to 2.5 ms. Three mesh links, and gossip (IHAVE/IWANT)
- * to three more peers each heartbeat, still reach a member whose copy was lost; the price
- * is a slower repair when two of a peer's mesh links die at once, and a hop more across a
- * big room.
+ * A peer gets a copy of each message from about each mesh link, all but the first of them
+ * duplicates that cost a decryption and a decode each. Three links plus gossip to three more
+ * peers still reach a member whose copy was lost; the price is a slower repair when two
+ * mesh links die at once, and a hop more across a big room.
  */
 export const MESH_DEGREE = { D: 3, Dlo: 2, Dhi: 6, Dout: 1, Dscore: 2, Dlazy: 3 } as const;
 

@@ -2,10 +2,8 @@
  * OpenSSL handles for Ed25519 keys, made once per key instead of once per signature.
  *
  * @libp2p/crypto's Ed25519 keys import themselves into OpenSSL (from JWK) on every sign
- * and verify. On the development machine a signature took 109-111 µs that way in a
- * tight loop and 265-299 µs when made every 20 ms (as by a peer publishing 50 msg/s, with
- * cold caches each time), against 42 and 149 µs with the handle kept (5,000 and 100
- * calls). Gossipsub signs every message a peer publishes with the node's key.
+ * and verify, which costs more than the signature itself; gossipsub signs every message a
+ * peer publishes with the node's key.
  */
 import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
