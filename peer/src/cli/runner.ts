@@ -58,20 +58,18 @@ export class CommandRunner {
   }
 
   /** Runs one line; a failure is reported as an `error` event. Resolves false if it failed. */
-  async run(line: string): Promise<boolean> {
-    try {
-      await this.runLine(line, 0);
-      return true;
-    } catch (err) {
-      this.options.emit({ type: 'error', message: (err as Error).message });
-      return false;
-    }
+  run(line: string): Promise<boolean> {
+    return this.reporting(() => this.runLine(line, 0));
   }
 
-  /** Runs a script file, as `/execute FILE` and `--script FILE` do. */
-  async runScript(file: string): Promise<boolean> {
+  /** Runs a script file, as `/execute FILE` and `--script FILE` do; reports failure likewise. */
+  runScript(file: string): Promise<boolean> {
+    return this.reporting(() => this.execute(file, 1));
+  }
+
+  private async reporting(work: () => Promise<void>): Promise<boolean> {
     try {
-      await this.execute(file, 1);
+      await work();
       return true;
     } catch (err) {
       this.options.emit({ type: 'error', message: (err as Error).message });
