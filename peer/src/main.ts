@@ -36,6 +36,9 @@ async function main(): Promise<void> {
     membershipProfile: opts.membershipProfile,
     room: opts.room,
     manual: opts.manual,
+    historyLimit: opts.historyLimit,
+    historyDays: opts.historyDays,
+    backlog: opts.backlog,
     ...(opts.adminToken === undefined ? {} : { adminToken: opts.adminToken }),
     log
   });

@@ -27,6 +27,8 @@ export interface ChatMessageEvent {
   text: string;
   /** The author's clock when sending, ms since the epoch. */
   ts: number;
+  /** The author's signed pubsub message, which history keeps so others can verify it later (history/record.ts). */
+  record: Uint8Array;
 }
 
 /** A message refused by the room's validator, for diagnostics. */
@@ -50,6 +52,8 @@ export interface ChatEvents {
 export interface SentChatMessage {
   id: string;
   ts: number;
+  /** The signed message as published; undefined only if gossipsub already evicted it from its cache. */
+  record: Uint8Array | undefined;
 }
 
 export interface Chat extends TypedEventTarget<ChatEvents> {

@@ -5,7 +5,8 @@
  */
 import { NotStartedError, TypedEventEmitter, serviceCapabilities, serviceDependencies } from '@libp2p/interface';
 import type { Logger, PeerId, Startable } from '@libp2p/interface';
-import { authorIdString, computedMessageId, publishWithId, scoreTopic, TopicValidatorResult } from '../node/gossipsub.ts';
+import { authorIdString, computedMessageId, publishedMessage, publishWithId, scoreTopic, TopicValidatorResult } from '../node/gossipsub.ts';
+import { recordOf, recordOfRaw } from '../history/record.ts';
 import type { PubsubMessage } from '../node/gossipsub.ts';
 import {
   type ChatMessage, ChatInputError, checkTimestamp, chatMessageId, decodeChatMessage, encodeChatMessage, formatMessageId,
@@ -141,7 +142,8 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
     const id = formatMessageId(idBytes);
     this.seen.add(id);
     await publishWithId(this.components.pubsub, topic, data, idBytes);
-    return { id, ts };
+    const raw = publishedMessage(this.components.pubsub, idBytes);
+    return { id, ts, record: raw === undefined ? undefined : recordOfRaw(raw) };
   }
 
   /**
@@ -190,7 +192,9 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
     this.accepted.delete(message);
     const { id, message: { nick, text, ts } } = accepted;
     if (!this.seen.add(id)) return;
-    this.safeDispatchEvent('message', { detail: { room, id, from: authorIdString(message.from.toMultihash().bytes), nick, text, ts } });
+    this.safeDispatchEvent('message', {
+      detail: { room, id, from: authorIdString(message.from.toMultihash().bytes), nick, text, ts, record: recordOf(message) }
+    });
   }
 
   private messageId(author: PeerId, data: Uint8Array): string {

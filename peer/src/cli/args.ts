@@ -1,7 +1,11 @@
 /** The peer's command-line flags, parsed by commander; `--help` documents each one. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { multiaddr } from '@multiformats/multiaddr';
-import { BOOTSTRAP_ENV, DEFAULT_BOOTSTRAP_URL, DEFAULT_LISTEN, DEFAULT_ROOM, defaultDataDir, defaultNick } from '../config.ts';
+import {
+  BOOTSTRAP_ENV, DEFAULT_BACKLOG, DEFAULT_BOOTSTRAP_URL, DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_LIMIT, DEFAULT_LISTEN, DEFAULT_ROOM,
+  defaultDataDir, defaultNick
+} from '../config.ts';
+import { MAX_BACKLOG_ENTRIES } from '../history/constants.ts';
 import { parseNick, parseRoomName } from '../chat/codec.ts';
 import { DEFAULT_PROFILE_NAME, MEMBERSHIP_PROFILES } from '../membership/index.ts';
 import { VERSION } from '../version.ts';
@@ -21,6 +25,9 @@ export interface CliOptions {
   manual: boolean;
   script: string | undefined;
   adminToken: string | undefined;
+  historyLimit: number;
+  historyDays: number;
+  backlog: number;
 }
 
 function validated<T>(parse: (value: string) => T): (value: string) => T {
@@ -37,6 +44,14 @@ function parseUrl(value: string): string {
   const url = new URL(value);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('must be an http or https URL');
   return value;
+}
+
+function wholeNumberIn(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+    return n;
+  };
 }
 
 function collectListen(value: string, previous: string[] | undefined): string[] {
@@ -72,6 +87,12 @@ export function buildProgram(): Command {
     .addOption(new Option('--admin-token <token>', "the bootstrap API's admin token, for /bootstrap config").env('BOOTSTRAP_ADMIN_TOKEN'))
     .addOption(new Option('--membership-profile <name>', 'membership timings (see docs/membership.md)').env('CLI_CHAT_MEMBERSHIP_PROFILE')
       .choices(Object.keys(MEMBERSHIP_PROFILES)).default(DEFAULT_PROFILE_NAME))
+    .addOption(new Option('--history-limit <n>', 'messages kept per room and per direct conversation').env('CLI_CHAT_HISTORY_LIMIT')
+      .default(DEFAULT_HISTORY_LIMIT).argParser(wholeNumberIn(1, 1_000_000)))
+    .addOption(new Option('--history-days <days>', 'days messages are kept').env('CLI_CHAT_HISTORY_DAYS')
+      .default(DEFAULT_HISTORY_DAYS).argParser(wholeNumberIn(1, 36_500)))
+    .addOption(new Option('--backlog <n>', `messages shown from history and asked of members on joining a room (at most ${MAX_BACKLOG_ENTRIES})`)
+      .env('CLI_CHAT_BACKLOG').default(DEFAULT_BACKLOG).argParser(wholeNumberIn(1, MAX_BACKLOG_ENTRIES)))
     .addOption(new Option('--log-level <level>', 'log level (logs go to stderr, or to DATA_DIR/peer.log in a terminal)').env('CLI_CHAT_LOG_LEVEL')
       .choices(LOG_LEVELS).default('warn'))
     .showHelpAfterError('(run with --help for usage)')
@@ -85,7 +106,7 @@ export function parseArgs(argv: string[]): CliOptions {
   const o = program.opts<{
     nick?: string, bootstrap: string, dataDir?: string, listen?: string[], room: string | false,
     json: boolean, mdns?: boolean, hostBootstrap: boolean, membershipProfile: string, logLevel: string,
-    manual: boolean, script?: string, adminToken?: string
+    manual: boolean, script?: string, adminToken?: string, historyLimit: number, historyDays: number, backlog: number
   }>();
   if (o.manual && program.getOptionValueSource('room') === 'cli') {
     program.error('error: --manual joins nothing by itself: drop --room and /join ROOM when ready', { exitCode: 2 });
@@ -106,6 +127,9 @@ export function parseArgs(argv: string[]): CliOptions {
     logLevel: o.logLevel,
     manual: o.manual,
     script: o.script,
-    adminToken: o.adminToken
+    adminToken: o.adminToken,
+    historyLimit: o.historyLimit,
+    historyDays: o.historyDays,
+    backlog: o.backlog
   };
 }

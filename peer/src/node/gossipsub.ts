@@ -39,13 +39,15 @@ type RpcMessage = Parameters<GossipsubOpts['fastMsgIdFn']>[0];
 interface Internals {
   score?: { params?: { topics?: Record<string, TopicScoreParams> } };
   forwardMessage?: (msgIdStr: string, rawMsg: RpcMessage, propagationSource?: string, excludePeers?: Set<string>) => void;
+  mcache?: { get(msgId: Uint8Array): RpcMessage | undefined };
 }
 
 function assertPubsub(service: GossipSub): asserts service is Pubsub & Required<Internals> {
   const candidate = service as Partial<Pubsub> & Internals;
   if (typeof candidate.getMeshPeers !== 'function' || typeof candidate.getScore !== 'function' ||
-    typeof candidate.score?.params?.topics !== 'object' || typeof candidate.forwardMessage !== 'function') {
-    throw new Error('this gossipsub implementation lacks getMeshPeers, getScore, score.params.topics or forwardMessage, which the peer needs');
+    typeof candidate.score?.params?.topics !== 'object' || typeof candidate.forwardMessage !== 'function' ||
+    typeof candidate.mcache?.get !== 'function') {
+    throw new Error('this gossipsub implementation lacks getMeshPeers, getScore, score.params.topics, forwardMessage or mcache, which the peer needs');
   }
 }
 
@@ -133,6 +135,14 @@ export function computedMessageId(message: Message): string | undefined {
 export function publishWithId(service: Pubsub, topic: string, data: Uint8Array, id: Uint8Array): ReturnType<Pubsub['publish']> {
   idsToPublish.set(data, id);
   return service.publish(topic, data);
+}
+
+/**
+ * The message this node just published, as gossipsub signed it (from its message cache,
+ * where publish() puts it): history keeps our own messages verifiable too.
+ */
+export function publishedMessage(service: Pubsub, id: Uint8Array): RpcMessage | undefined {
+  return (service as Pubsub & Internals).mcache?.get(id);
 }
 
 /**
