@@ -116,7 +116,7 @@ export class DirectMessages {
    * UnreachableError when it cannot be delivered now, DirectRefusedError when refused.
    */
   async send(peerId: string, message: { id: string, nick: string, text: string, ts: number }): Promise<void> {
-    const frame = messageCodec.encode({ v: DM_VERSION, ...message });
+    const frame = messageCodec.encode({ v: DM_VERSION, id: message.id, nick: message.nick, text: message.text, ts: message.ts });
     const signal = AbortSignal.timeout(DM_TIMEOUT_MS);
     let stream: Stream;
     try {
