@@ -15,6 +15,7 @@ import { ChatInputError, parseNick, parseText } from '../chat/codec.ts';
 import { MAX_MESSAGE_BYTES } from '../chat/constants.ts';
 import { FrameBudgets } from '../membership/frame-budget.ts';
 import { jsonFrameCodec, WireError } from '../wire/json-frame.ts';
+import { OncePerPeer } from '../wire/once-per-peer.ts';
 
 export const DM_PROTOCOL = '/cli-chat/dm/1.0.0';
 export const DM_VERSION = 1;
@@ -92,7 +93,7 @@ export class DirectMessages {
   private readonly now: () => number;
   private readonly budgets = new FrameBudgets(DM_RATE_PER_S, DM_BURST);
   private readonly counters: DirectStats = { received: 0, duplicates: 0, refused: 0 };
-  private readonly logged = new Set<string>();
+  private readonly logged = new OncePerPeer();
 
   constructor(options: DirectMessagesOptions) {
     this.options = options;
@@ -177,9 +178,7 @@ export class DirectMessages {
 
   /** One log line per peer for what it did wrong, however often it does it. */
   private note(peer: string, message: string): void {
-    if (this.logged.has(peer)) return;
-    if (this.logged.size > 1024) this.logged.clear();
-    this.logged.add(peer);
+    if (!this.logged.first(peer)) return;
     this.options.log.info({ peer }, `direct messages: refused input from ${peer} (further ones not logged): ${message}`);
   }
 }

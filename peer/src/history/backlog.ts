@@ -15,6 +15,7 @@ import Type from 'typebox';
 import { MAX_ROOM_LENGTH } from '../chat/constants.ts';
 import { FrameBudgets } from '../membership/frame-budget.ts';
 import { jsonFrameCodec, WireError } from '../wire/json-frame.ts';
+import { OncePerPeer } from '../wire/once-per-peer.ts';
 import {
   BACKLOG_PROTOCOL, BACKLOG_REQUEST_BURST, BACKLOG_REQUEST_RATE_PER_S, BACKLOG_TIMEOUT_MS, BACKLOG_VERSION,
   MAX_ANSWERS_PER_PEER, MAX_BACKLOG_BYTES, MAX_BACKLOG_ENTRIES, MAX_BACKLOG_REQUEST_BYTES, MAX_CONCURRENT_ANSWERS
@@ -82,8 +83,7 @@ export class Backlog {
   private readonly answering = new Map<string, number>();
   private active = 0;
   private readonly counters: BacklogStats = { answered: 0, refused: 0, badRequests: 0 };
-  /** Peers whose bad requests were logged: one line each, not one per request. */
-  private readonly logged = new Set<string>();
+  private readonly logged = new OncePerPeer();
 
   constructor(options: BacklogOptions) {
     this.options = options;
@@ -190,9 +190,7 @@ export class Backlog {
 
   private badRequest(peer: string, message: string): void {
     this.counters.badRequests++;
-    if (this.logged.has(peer)) return;
-    if (this.logged.size > 1024) this.logged.clear();
-    this.logged.add(peer);
+    if (!this.logged.first(peer)) return;
     this.options.log.info({ peer }, `backlog: a bad request from ${peer} (further ones not logged): ${message}`);
   }
 }
