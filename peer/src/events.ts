@@ -15,7 +15,7 @@ export type PeerEvent =
   | { type: 'peer-disconnected', peerId: string }
   | { type: 'bootstrap', state: 'registered' | 'full' | 'hosting' | 'unreachable' | 'refused' | 'left', url: string, message: string }
   | { type: 'membership', state: 'joined' | 'left', seeds: number, message: string }
-  | { type: 'rejected', from: string, room: string, reason: string }
+  | { type: 'rejected', from: string, room: string, reason: string, count: number }
   | { type: MemberEventType, peerId: string, nick: string, incarnation: number, ts: number }
   | { type: 'stats', ts: number, membership: MembershipServiceStats, chat: ChatCounters }
   | { type: 'info', message: string }

@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     membershipProfile: opts.membershipProfile,
     room: opts.room,
     manual: opts.manual,
+    roomRateLimit: opts.roomRateLimit,
     ...(opts.adminToken === undefined ? {} : { adminToken: opts.adminToken }),
     log
   });

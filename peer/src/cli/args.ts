@@ -3,6 +3,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { multiaddr } from '@multiformats/multiaddr';
 import { BOOTSTRAP_ENV, DEFAULT_BOOTSTRAP_URL, DEFAULT_LISTEN, DEFAULT_ROOM, defaultDataDir, defaultNick } from '../config.ts';
 import { parseNick, parseRoomName } from '../chat/codec.ts';
+import { AUTHOR_BURST, AUTHOR_RATE } from '../chat/constants.ts';
+import { checkRateLimit } from '../chat/rate-limit.ts';
+import type { RateLimit } from '../chat/rate-limit.ts';
 import { DEFAULT_PROFILE_NAME, MEMBERSHIP_PROFILES } from '../membership/index.ts';
 import { VERSION } from '../version.ts';
 import { LOG_LEVELS } from './commands.ts';
@@ -21,6 +24,7 @@ export interface CliOptions {
   manual: boolean;
   script: string | undefined;
   adminToken: string | undefined;
+  roomRateLimit: RateLimit | false;
 }
 
 function validated<T>(parse: (value: string) => T): (value: string) => T {
@@ -48,6 +52,18 @@ function collectListen(value: string, previous: string[] | undefined): string[] 
   return [...(previous ?? []), value];
 }
 
+/** `RATE/BURST` (messages a second per author, and at once), or `off`. */
+export function parseRoomRateLimit(value: string): RateLimit | false {
+  if (value === 'off') return false;
+  const match = /^(\d+(?:\.\d+)?)\/(\d+)$/.exec(value);
+  if (!match) throw new Error(`"${value}" is not RATE/BURST (e.g. ${AUTHOR_RATE}/${AUTHOR_BURST}) or off`);
+  try {
+    return checkRateLimit({ rate: Number(match[1]), burst: Number(match[2]) });
+  } catch (err) {
+    throw new Error(`"${value}": ${(err as Error).message}`);
+  }
+}
+
 const LOOPBACK = /^\/(ip4\/127\.|ip6\/::1\/|dns4?\/localhost\/)/;
 
 export function buildProgram(): Command {
@@ -72,6 +88,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--admin-token <token>', "the bootstrap API's admin token, for /bootstrap config").env('BOOTSTRAP_ADMIN_TOKEN'))
     .addOption(new Option('--membership-profile <name>', 'membership timings (see docs/membership.md)').env('CLI_CHAT_MEMBERSHIP_PROFILE')
       .choices(Object.keys(MEMBERSHIP_PROFILES)).default(DEFAULT_PROFILE_NAME))
+    .addOption(new Option('--room-rate-limit <rate/burst>', 'messages a second each author may send to a room, and at once; more are dropped ' +
+      'and lower the sender\'s score; off for no limit').env('CLI_CHAT_ROOM_RATE_LIMIT').default({ rate: AUTHOR_RATE, burst: AUTHOR_BURST }, `${AUTHOR_RATE}/${AUTHOR_BURST}`)
+      .argParser(validated(parseRoomRateLimit)))
     .addOption(new Option('--log-level <level>', 'log level (logs go to stderr, or to DATA_DIR/peer.log in a terminal)').env('CLI_CHAT_LOG_LEVEL')
       .choices(LOG_LEVELS).default('warn'))
     .showHelpAfterError('(run with --help for usage)')
@@ -85,7 +104,7 @@ export function parseArgs(argv: string[]): CliOptions {
   const o = program.opts<{
     nick?: string, bootstrap: string, dataDir?: string, listen?: string[], room: string | false,
     json: boolean, mdns?: boolean, hostBootstrap: boolean, membershipProfile: string, logLevel: string,
-    manual: boolean, script?: string, adminToken?: string
+    manual: boolean, script?: string, adminToken?: string, roomRateLimit: RateLimit | false
   }>();
   if (o.manual && program.getOptionValueSource('room') === 'cli') {
     program.error('error: --manual joins nothing by itself: drop --room and /join ROOM when ready', { exitCode: 2 });
@@ -106,6 +125,7 @@ export function parseArgs(argv: string[]): CliOptions {
     logLevel: o.logLevel,
     manual: o.manual,
     script: o.script,
-    adminToken: o.adminToken
+    adminToken: o.adminToken,
+    roomRateLimit: o.roomRateLimit
   };
 }
