@@ -16,7 +16,6 @@ export type PeerEvent =
   | { type: 'peer-disconnected', peerId: string }
   | { type: 'bootstrap', state: 'registered' | 'full' | 'hosting' | 'unreachable' | 'refused' | 'left', url: string, message: string }
   | { type: 'membership', state: 'joined' | 'left', seeds: number, message: string }
-  | { type: 'rejected', from: string, room: string, reason: string }
   | {
     type: 'history', room: string, source: 'local' | 'peer', peer: string | null,
     messages: HistoryMessage[], rejected: { reason: string, message: string }[]
@@ -26,6 +25,7 @@ export type PeerEvent =
   | { type: 'dm-delivered', id: string, to: string, toNick: string | null, queued: boolean }
   | { type: 'dm-queued', id: string, to: string, toNick: string, message: string }
   | { type: 'dm-failed', id: string, to: string, reason: string }
+  | { type: 'rejected', from: string, room: string, reason: string, count: number }
   | { type: MemberEventType, peerId: string, nick: string, incarnation: number, ts: number }
   | { type: 'stats', ts: number, membership: MembershipServiceStats, chat: ChatCounters }
   | { type: 'info', message: string }

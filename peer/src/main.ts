@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     historyLimit: opts.historyLimit,
     historyDays: opts.historyDays,
     backlog: opts.backlog,
+    roomRateLimit: opts.roomRateLimit,
     ...(opts.adminToken === undefined ? {} : { adminToken: opts.adminToken }),
     log
   });

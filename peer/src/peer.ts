@@ -12,6 +12,8 @@ import { acquireDataDirLock, loadOrCreateIdentity } from './identity.ts';
 import { createPeerNode } from './node/create-node.ts';
 import type { PeerNode } from './node/create-node.ts';
 import { parseNick, parseRoomName, parseText } from './chat/codec.ts';
+import { graylistedPeers } from './node/gossipsub.ts';
+import { AUTHOR_BURST, AUTHOR_RATE } from './chat/constants.ts';
 import { BootstrapLease } from './seeding/lease.ts';
 import type { LeaseStatus } from './seeding/lease.ts';
 import { SeedDialer } from './seeding/dialer.ts';
@@ -20,6 +22,7 @@ import { seedsStale } from './seeding/stale.ts';
 import { canHostLocally, hostLocalBootstrap } from './seeding/local-bootstrap.ts';
 import type { HostedBootstrap } from './seeding/local-bootstrap.ts';
 import type { PeerEvent, PeerListener } from './events.ts';
+import type { RateLimit } from './chat/index.ts';
 import type { MemberEventType, MemberState, MemberView, MembershipServiceStats } from './membership/index.ts';
 import { VERSION } from './version.ts';
 import { join } from 'node:path';
@@ -62,6 +65,8 @@ export interface PeerOptions {
   historyDays?: number;
   /** Messages shown from history and asked of members on joining a room. @default DEFAULT_BACKLOG */
   backlog?: number;
+  /** How fast each author may send to a room; `false` for no limit. @default 20 a second, 60 at once */
+  roomRateLimit?: RateLimit | false;
   log: Logger;
 }
 
@@ -96,11 +101,15 @@ export interface ChatCounters {
   sent: number;
   received: number;
   rejected: number;
+  /** Peers whose gossipsub score is below the graylist threshold: whatever they send is dropped unread. */
+  graylisted: number;
 }
 
 export interface ConnectionInfo {
   peerId: string;
   addr: string;
+  /** The peer's gossipsub score. */
+  score: number;
 }
 
 function withoutPeerId(addr: string): string {
@@ -141,7 +150,7 @@ export class Peer {
   private inMembership = false;
   private leaseState = 'not started';
   private seeds: BootstrapPeer[] = [];
-  private readonly counters: ChatCounters = { sent: 0, received: 0, rejected: 0 };
+  private readonly counters: Omit<ChatCounters, 'graylisted'> = { sent: 0, received: 0, rejected: 0 };
   private store: HistoryStore | undefined;
   private backlog: Backlog | undefined;
   private roomHistory: RoomHistory | undefined;
@@ -196,7 +205,11 @@ export class Peer {
   }
 
   connections(): ConnectionInfo[] {
-    return this.started().getConnections().map((c) => ({ peerId: c.remotePeer.toString(), addr: c.remoteAddr.toString() }));
+    const { pubsub } = this.started().services;
+    return this.started().getConnections().map((c) => {
+      const peerId = c.remotePeer.toString();
+      return { peerId, addr: c.remoteAddr.toString(), score: pubsub.getScore(peerId) };
+    });
   }
 
   /** Rooms other live members announce, with how many are in each (this peer included). */
@@ -214,7 +227,7 @@ export class Peer {
   }
 
   chatCounters(): ChatCounters {
-    return { ...this.counters };
+    return { ...this.counters, graylisted: graylistedPeers(this.started().services.pubsub).length };
   }
 
   bootstrap(): BootstrapView {
@@ -233,6 +246,7 @@ export class Peer {
       bootstrap: options.bootstrapUrl,
       'host bootstrap': options.hostBootstrap ? 'yes, when none answers at a loopback URL' : 'no',
       'admin token': options.adminToken === undefined ? 'not set' : 'set',
+      'room rate limit': options.roomRateLimit === false ? 'off' : `${options.roomRateLimit?.rate ?? AUTHOR_RATE} a second per author, ${options.roomRateLimit?.burst ?? AUTHOR_BURST} at once`,
       mdns: options.mdns ? 'on' : 'off',
       manual: options.manual === true ? 'yes' : 'no',
       membership: `${options.membershipProfile} profile: probe every ${profile.probeInterval} ms (timeout ${profile.probeTimeout} ms), ` +
@@ -277,7 +291,8 @@ export class Peer {
       privateKey,
       listen: options.listen,
       mdns: options.mdns,
-      membership: { profile: options.membershipProfile, meta: { nick: this.nickName, rooms: [], version: VERSION } }
+      membership: { profile: options.membershipProfile, meta: { nick: this.nickName, rooms: [], version: VERSION } },
+      chat: { authorRateLimit: options.roomRateLimit }
     });
     this.node = node;
     const store = new HistoryStore(join(options.dataDir, MESSAGE_DB_FILE), {
@@ -302,7 +317,7 @@ export class Peer {
       this.roomHistory?.live(evt.detail);
     });
     node.services.chat.addEventListener('rejected', (evt) => {
-      this.counters.rejected++;
+      this.counters.rejected += evt.detail.count;
       this.emit({ type: 'rejected', ...evt.detail });
     });
     for (const type of MEMBER_EVENT_TYPES) {

@@ -167,6 +167,21 @@ describe('peer flags', () => {
     expect(parseArgs(['--mdns']).mdns).toBe(true);
   });
 
+  it('takes the room rate limit as RATE/BURST or off, from the flag or the environment', () => {
+    expect(parseArgs([]).roomRateLimit).toEqual({ rate: 20, burst: 60 });
+    expect(parseArgs(['--room-rate-limit', '2.5/10']).roomRateLimit).toEqual({ rate: 2.5, burst: 10 });
+    expect(parseArgs(['--room-rate-limit', 'off']).roomRateLimit).toBe(false);
+    process.env.CLI_CHAT_ROOM_RATE_LIMIT = '5/5';
+    try {
+      expect(parseArgs([]).roomRateLimit).toEqual({ rate: 5, burst: 5 });
+    } finally {
+      delete process.env.CLI_CHAT_ROOM_RATE_LIMIT;
+    }
+    expect(() => parseArgs(['--room-rate-limit', '20'])).toThrow(/not RATE\/BURST/);
+    expect(() => parseArgs(['--room-rate-limit', '0/60'])).toThrow(/rate must be a positive number/);
+    expect(() => parseArgs(['--room-rate-limit', '20/0'])).toThrow(/burst must be a whole number/);
+  });
+
   it('refuses bad values with a clear error', () => {
     expect(() => parseArgs(['--listen', 'not-an-addr'])).toThrow(/not a multiaddr/);
     expect(() => parseArgs(['--bootstrap', 'ftp://x'])).toThrow(/http or https/);

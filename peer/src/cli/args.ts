@@ -7,6 +7,9 @@ import {
 } from '../config.ts';
 import { MAX_BACKLOG_ENTRIES } from '../history/constants.ts';
 import { parseNick, parseRoomName } from '../chat/codec.ts';
+import { AUTHOR_BURST, AUTHOR_RATE } from '../chat/constants.ts';
+import { checkRateLimit } from '../chat/rate-limit.ts';
+import type { RateLimit } from '../chat/rate-limit.ts';
 import { DEFAULT_PROFILE_NAME, MEMBERSHIP_PROFILES } from '../membership/index.ts';
 import { VERSION } from '../version.ts';
 import { LOG_LEVELS } from './commands.ts';
@@ -28,6 +31,7 @@ export interface CliOptions {
   historyLimit: number;
   historyDays: number;
   backlog: number;
+  roomRateLimit: RateLimit | false;
 }
 
 function validated<T>(parse: (value: string) => T): (value: string) => T {
@@ -63,6 +67,18 @@ function collectListen(value: string, previous: string[] | undefined): string[] 
   return [...(previous ?? []), value];
 }
 
+/** `RATE/BURST` (messages a second per author, and at once), or `off`. */
+export function parseRoomRateLimit(value: string): RateLimit | false {
+  if (value === 'off') return false;
+  const match = /^(\d+(?:\.\d+)?)\/(\d+)$/.exec(value);
+  if (!match) throw new Error(`"${value}" is not RATE/BURST (e.g. ${AUTHOR_RATE}/${AUTHOR_BURST}) or off`);
+  try {
+    return checkRateLimit({ rate: Number(match[1]), burst: Number(match[2]) });
+  } catch (err) {
+    throw new Error(`"${value}": ${(err as Error).message}`);
+  }
+}
+
 const LOOPBACK = /^\/(ip4\/127\.|ip6\/::1\/|dns4?\/localhost\/)/;
 
 export function buildProgram(): Command {
@@ -93,6 +109,9 @@ export function buildProgram(): Command {
       .default(DEFAULT_HISTORY_DAYS).argParser(wholeNumberIn(1, 36_500)))
     .addOption(new Option('--backlog <n>', `messages shown from history and asked of members on joining a room (at most ${MAX_BACKLOG_ENTRIES})`)
       .env('CLI_CHAT_BACKLOG').default(DEFAULT_BACKLOG).argParser(wholeNumberIn(1, MAX_BACKLOG_ENTRIES)))
+    .addOption(new Option('--room-rate-limit <rate/burst>', 'messages a second each author may send to a room, and at once; more are dropped ' +
+      'and lower the sender\'s score; off for no limit').env('CLI_CHAT_ROOM_RATE_LIMIT').default({ rate: AUTHOR_RATE, burst: AUTHOR_BURST }, `${AUTHOR_RATE}/${AUTHOR_BURST}`)
+      .argParser(validated(parseRoomRateLimit)))
     .addOption(new Option('--log-level <level>', 'log level (logs go to stderr, or to DATA_DIR/peer.log in a terminal)').env('CLI_CHAT_LOG_LEVEL')
       .choices(LOG_LEVELS).default('warn'))
     .showHelpAfterError('(run with --help for usage)')
@@ -106,7 +125,8 @@ export function parseArgs(argv: string[]): CliOptions {
   const o = program.opts<{
     nick?: string, bootstrap: string, dataDir?: string, listen?: string[], room: string | false,
     json: boolean, mdns?: boolean, hostBootstrap: boolean, membershipProfile: string, logLevel: string,
-    manual: boolean, script?: string, adminToken?: string, historyLimit: number, historyDays: number, backlog: number
+    manual: boolean, script?: string, adminToken?: string, historyLimit: number, historyDays: number, backlog: number,
+    roomRateLimit: RateLimit | false
   }>();
   if (o.manual && program.getOptionValueSource('room') === 'cli') {
     program.error('error: --manual joins nothing by itself: drop --room and /join ROOM when ready', { exitCode: 2 });
@@ -130,6 +150,7 @@ export function parseArgs(argv: string[]): CliOptions {
     adminToken: o.adminToken,
     historyLimit: o.historyLimit,
     historyDays: o.historyDays,
-    backlog: o.backlog
+    backlog: o.backlog,
+    roomRateLimit: o.roomRateLimit
   };
 }

@@ -26,12 +26,12 @@ export const COMMAND_TREE: readonly CommandNode<Action>[] = [
     word: 'show', help: 'show the state of this peer and what it knows of the network',
     children: [
       { word: 'version', help: 'versions of cli-chat, its runtime and its protocols', action: 'show-version' },
-      { word: 'peers', help: 'open libp2p connections: peer ID and address', action: 'show-peers' },
+      { word: 'peers', help: 'open libp2p connections: peer ID, address and gossipsub score (graylisted: ignored)', action: 'show-peers' },
       { word: 'members', help: 'every member: state, nick, peer ID, address, incarnation, last RTT', action: 'show-members' },
       { word: 'rooms', help: 'joined rooms (the current one marked) and rooms other members are in', action: 'show-rooms' },
       { word: 'bootstrap', help: 'the bootstrap lease and the bootstrap set last received', action: 'show-bootstrap' },
       { word: 'config', help: 'the settings this peer runs with', action: 'show-config' },
-      { word: 'stats', help: 'membership protocol counters: traffic, refused input, health', action: 'show-stats' },
+      { word: 'stats', help: 'membership and chat counters: traffic, refused input, health, graylisted peers', action: 'show-stats' },
       { word: 'processes', help: "this peer's subsystems and their state", action: 'show-processes' },
       { word: 'outbox', help: 'direct messages waiting for their recipient to be reachable', action: 'show-outbox' }
     ]

@@ -13,6 +13,7 @@ import type { PeerEvent } from '../events.ts';
 import type { Peer } from '../peer.ts';
 import { MEMBERSHIP_PROTOCOL_ID } from '../membership/index.ts';
 import { ROOM_TOPIC_PREFIX } from '../chat/constants.ts';
+import { SCORE_THRESHOLDS } from '../node/constants.ts';
 import { VERSION } from '../version.ts';
 import { findMember } from '../member-lookup.ts';
 import { displayNames, roomMembers } from '../presence.ts';
@@ -118,7 +119,10 @@ export class CommandRunner {
         return;
       case 'show-peers': {
         const conns = peer.connections();
-        this.info(conns.length === 0 ? 'no connected peers' : formatTable(['PEER', 'ADDRESS'], conns.map((c) => [shortId(c.peerId), c.addr])));
+        // A graylisted peer stays connected, but gossipsub drops everything it sends unread.
+        const score = (s: number): string => `${s.toFixed(1)}${s < SCORE_THRESHOLDS.graylistThreshold ? ' (graylisted)' : ''}`;
+        this.info(conns.length === 0 ? 'no connected peers'
+          : formatTable(['PEER', 'ADDRESS', 'SCORE'], conns.map((c) => [shortId(c.peerId), c.addr, score(c.score)])));
         return;
       }
       case 'show-members':
