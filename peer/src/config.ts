@@ -47,3 +47,7 @@ export function defaultDataDir(nick: string): string {
   const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
   return join(base, 'cli-chat', nick);
 }
+
+/** In the data dir: the daemon's control API socket and the bearer token of its TCP listeners. */
+export const API_SOCKET_FILE = 'api.sock';
+export const API_TOKEN_FILE = 'api-token';

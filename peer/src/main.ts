@@ -9,6 +9,8 @@ import { Peer } from './peer.ts';
 import { Session, isInteractive } from './cli/session.ts';
 import { LogSink } from './cli/log-sink.ts';
 import { LOG_FILE } from './config.ts';
+import { PeerActions } from './control/peer-actions.ts';
+import { LocalLink } from './control/link.ts';
 
 function options(): CliOptions {
   try {
@@ -43,8 +45,9 @@ async function main(): Promise<void> {
     ...(opts.adminToken === undefined ? {} : { adminToken: opts.adminToken }),
     log
   });
+  const actions = new PeerActions({ peer, log, logSink, consoleLogs: true });
   const session = new Session({
-    peer, json: opts.json, input: process.stdin, output: process.stdout, dataDir: opts.dataDir, log, logSink,
+    link: new LocalLink(peer, actions), json: opts.json, input: process.stdin, output: process.stdout, dataDir: opts.dataDir, log, logSink,
     ...(opts.script === undefined ? {} : { script: opts.script })
   });
   session.attach();

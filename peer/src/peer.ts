@@ -461,9 +461,11 @@ export class Peer {
   }
 
   /** Sends to the current room. Own messages are reported as `sent`, never as `message`. */
-  async send(text: string): Promise<{ room: string, id: string, ts: number }> {
-    const room = this.currentRoom;
+  /** Sends to `to`, a joined room, or by default to the current room. */
+  async send(text: string, to?: string): Promise<{ room: string, id: string, ts: number }> {
+    const room = to ?? this.currentRoom;
     if (room === undefined) throw new LayerError('not in any room: /join ROOM first');
+    if (!this.joined.includes(room)) throw new LayerError(`not in #${room}: /join ${room} first`);
     const { id, ts, record } = await this.started().services.chat.send(room, text);
     this.roomHistory?.sent(room, id, text, ts, this.nickName, record);
     this.counters.sent++;
@@ -484,6 +486,11 @@ export class Peer {
   }
 
   /** The local log: the newest `limit` messages of joined rooms and direct conversations, oldest first. */
+  /** The newest `limit` messages of one room in the local history, oldest first. */
+  roomLog(room: string, limit: number): HistoryEntry[] {
+    return this.store?.roomTail(parseRoomName(room), limit) ?? [];
+  }
+
   history(limit: number): HistoryEntry[] {
     if (this.store === undefined) throw new Error('peer is not started');
     return this.store.recent(this.joined, limit);

@@ -25,6 +25,8 @@ export interface CommandNode<A extends string = string> {
   readonly help: string;
   /** What runs when the line ends at this node (plus its arguments). */
   readonly action?: A;
+  /** Runs only when typed in full, so that no abbreviation of another word stops the peer. */
+  readonly whole?: boolean;
   /** Arguments of the action. A node with children takes none, so a word is never both. */
   readonly args?: readonly ArgSpec[];
   readonly children?: readonly CommandNode<A>[];
@@ -78,7 +80,7 @@ export function matchWord<A extends string>(nodes: readonly CommandNode<A>[], wo
   const lower = word.toLowerCase();
   const exact = nodes.find((n) => n.word === lower);
   if (exact) return [exact];
-  return nodes.filter((n) => n.word.startsWith(lower));
+  return nodes.filter((n) => !n.whole && n.word.startsWith(lower));
 }
 
 function matchChoice(choices: readonly string[], value: string): string[] {
@@ -299,7 +301,10 @@ export function complete<A extends string>(tree: readonly CommandNode<A>[], line
   }
   const { node, args } = walked;
   if (node.children && node.children.length > 0 && args.length === 0) {
-    const hits = node.children.filter((c) => c.word.startsWith(partial.toLowerCase())).map((c) => `${c.word} `);
+    const matching = node.children.filter((c) => c.word.startsWith(partial.toLowerCase()));
+    // A word that runs only in full is offered only when nothing else matches.
+    const abbreviable = matching.filter((c) => !c.whole);
+    const hits = (abbreviable.length > 0 ? abbreviable : matching).map((c) => `${c.word} `);
     // On the first word the slash is part of what readline replaces.
     if (words.length === 0) return [hits.map((h) => `/${h}`), `/${partial}`];
     return [hits, partial];

@@ -19,7 +19,16 @@ export type Action =
   | 'members-join' | 'members-leave'
   | 'join' | 'leave' | 'nick' | 'who' | 'msg' | 'history' | 'show-outbox'
   | 'log-status' | 'log-level' | 'log-on' | 'log-off'
-  | 'execute' | 'echo' | 'sleep' | 'help' | 'quit';
+  | 'execute' | 'echo' | 'sleep' | 'help' | 'quit' | 'detach' | 'shutdown';
+
+/** Actions the console runs itself; every other one acts on the peer, wherever it runs. */
+export const CONSOLE_ACTIONS = ['execute', 'echo', 'sleep', 'help', 'quit', 'detach', 'shutdown'] as const;
+export type ConsoleAction = typeof CONSOLE_ACTIONS[number];
+export type PeerAction = Exclude<Action, ConsoleAction>;
+
+export function isPeerAction(action: Action): action is PeerAction {
+  return !(CONSOLE_ACTIONS as readonly string[]).includes(action);
+}
 
 export const COMMAND_TREE: readonly CommandNode<Action>[] = [
   {
@@ -115,5 +124,7 @@ export const COMMAND_TREE: readonly CommandNode<Action>[] = [
     word: 'help', help: 'list commands, or the commands under COMMAND', action: 'help',
     args: [{ name: 'COMMAND', help: 'command words, e.g. show or bootstrap config', optional: true, rest: true }]
   },
-  { word: 'quit', help: 'leave the network gracefully and exit', action: 'quit' }
+  { word: 'quit', help: 'leave the network gracefully and exit (attached to a daemon: same as /detach)', action: 'quit' },
+  { word: 'detach', help: 'close this console and leave the daemon it is attached to running', action: 'detach' },
+  { word: 'shutdown', help: 'stop the peer gracefully, daemon included, and exit (typed in full)', action: 'shutdown', whole: true }
 ];

@@ -1,40 +1,26 @@
 /**
- * Runs command lines against the peer's API: the actions of the command tree, scripts,
- * and the chat lines in between. It knows no terminal: what it has to say goes out as
- * peer events (`info`, `error`, `stats`), which the console renders and `--json` prints.
+ * Runs command lines: the console's own actions (scripts, echo, sleep, help, quit) here,
+ * every other action and the chat lines in between through the link to the peer. It
+ * knows no terminal: what it has to say goes out as peer events (`info`, `error`, `stats`),
+ * which the console renders and `--json` prints.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { version as libp2pVersion } from 'libp2p/version';
-import { API_PREFIX } from '@cli-chat/bootstrap-api';
-import type { BootstrapPeer } from '@cli-chat/bootstrap-api';
 import type { PeerEvent } from '../events.ts';
-import type { Peer } from '../peer.ts';
-import { MEMBERSHIP_PROTOCOL_ID } from '../membership/index.ts';
-import { ROOM_TOPIC_PREFIX } from '../chat/constants.ts';
-import { SCORE_THRESHOLDS } from '../node/constants.ts';
-import { VERSION } from '../version.ts';
-import { findMember } from '../member-lookup.ts';
-import { displayNames, roomMembers } from '../presence.ts';
+import type { PeerLink } from '../control/link.ts';
 import { CommandError, formatHelp, helpLines, nodeAt, parseLine, usageOf } from './command-tree.ts';
 import type { CommandNode } from './command-tree.ts';
-import { COMMAND_TREE, MAX_SLEEP_SECONDS } from './commands.ts';
-import type { Action, LogLevel } from './commands.ts';
-import { formatMembers, formatPairs, formatTable, historyLine, shortId } from './render.ts';
-import { DEFAULT_HISTORY_SHOWN } from '../config.ts';
-import { BACKLOG_PROTOCOL } from '../history/constants.ts';
-import { DM_PROTOCOL } from '../direct/messages.ts';
-import type { LogSink } from './log-sink.ts';
+import { COMMAND_TREE, MAX_SLEEP_SECONDS, isPeerAction } from './commands.ts';
+import type { Action } from './commands.ts';
+import { seconds } from './arg-values.ts';
 
 /** Scripts may run scripts, but not forever: a script that runs itself stops here. */
 export const MAX_SCRIPT_DEPTH = 8;
 
 export interface RunnerOptions {
-  peer: Peer;
+  link: PeerLink;
   emit: (event: PeerEvent) => void;
-  log: { level: string };
-  logSink: LogSink;
   /** Relative script and log paths resolve from here. */
   cwd: string;
 }
@@ -87,7 +73,7 @@ export class CommandRunner {
       case 'empty':
         return;
       case 'say':
-        await this.options.peer.send(parsed.text);
+        await this.options.link.say(parsed.text);
         return;
       case 'help':
         this.info(formatHelp(parsed.entries));
@@ -102,158 +88,15 @@ export class CommandRunner {
   }
 
   private async act(action: Action, args: readonly string[], depth: number): Promise<void> {
-    const { peer } = this.options;
+    const { link } = this.options;
     const [arg] = args;
+    if (isPeerAction(action)) {
+      // A log file is named from where the console runs, not where the peer does.
+      const sent = action === 'log-on' && arg !== undefined ? [resolve(this.options.cwd, arg)] : args;
+      for (const event of await link.run(action, sent)) this.options.emit(event);
+      return;
+    }
     switch (action) {
-      case 'show-version':
-        this.info(formatPairs({
-          'cli-chat': VERSION,
-          node: process.version,
-          libp2p: libp2pVersion,
-          'bootstrap API': API_PREFIX,
-          membership: MEMBERSHIP_PROTOCOL_ID,
-          chat: `${ROOM_TOPIC_PREFIX}ROOM (gossipsub topics)`,
-          backlog: BACKLOG_PROTOCOL,
-          'direct messages': DM_PROTOCOL
-        }));
-        return;
-      case 'show-peers': {
-        const conns = peer.connections();
-        // A graylisted peer stays connected, but gossipsub drops everything it sends unread.
-        const score = (s: number): string => `${s.toFixed(1)}${s < SCORE_THRESHOLDS.graylistThreshold ? ' (graylisted)' : ''}`;
-        this.info(conns.length === 0 ? 'no connected peers'
-          : formatTable(['PEER', 'ADDRESS', 'SCORE'], conns.map((c) => [shortId(c.peerId), c.addr, score(c.score)])));
-        return;
-      }
-      case 'show-members':
-        this.info(formatMembers(peer.members(), peer.peerId));
-        return;
-      case 'show-rooms':
-        this.info(this.roomsText());
-        return;
-      case 'show-bootstrap': {
-        const b = peer.bootstrap();
-        const head = formatPairs({ url: b.url, lease: b.lease, 'hosted here': b.hosting ? 'yes' : 'no' });
-        this.info(`${head}\n${this.setText(b.set)}`);
-        return;
-      }
-      case 'show-config':
-        this.info(formatPairs({ ...peer.settings(), 'log level': this.options.log.level, logs: this.options.logSink.describe() }));
-        return;
-      case 'show-stats':
-        // Its own event rather than info text, so that --json gives scripts the numbers.
-        this.options.emit({ type: 'stats', ts: Date.now(), membership: peer.membershipStats(), chat: peer.chatCounters() });
-        return;
-      case 'show-processes':
-        this.info(formatTable(['PROCESS', 'STATE', 'DETAIL'], peer.processes().map((p) => [p.name, p.state, p.detail])));
-        return;
-      case 'whoami':
-        this.info(`${peer.nick} ${peer.peerId}\n${peer.addrs.join('\n')}`);
-        return;
-      case 'whois': {
-        const m = findMember(peer.members(), arg as string);
-        this.info(formatPairs({
-          nick: m.meta.nick,
-          'peer ID': m.id,
-          state: m.id === peer.peerId ? `${m.state} (this peer)` : m.state,
-          addresses: m.meta.addrs.join(' ') || '-',
-          rooms: m.meta.rooms.map((r) => `#${r}`).join(' ') || '-',
-          incarnation: String(m.incarnation),
-          version: m.meta.version,
-          rtt: m.rtt === undefined ? '-' : `${m.rtt.toFixed(1)} ms`
-        }));
-        return;
-      }
-      case 'bootstrap-join':
-        await peer.bootstrapJoin();
-        this.info(`${this.setText(peer.bootstrap().set)}${peer.inNetwork ? '' : '\nnext: /members join'}`);
-        return;
-      case 'bootstrap-leave':
-        await peer.bootstrapLeave();
-        return;
-      case 'bootstrap-list':
-        this.info(this.setText(await peer.bootstrapList()));
-        return;
-      case 'bootstrap-refill': {
-        const answer = await peer.bootstrapRefill();
-        const replaced = answer.replaced === null ? 'nobody was replaced' : `replaced ${shortId(answer.replaced)}`;
-        this.info(`refill: ${answer.admitted ? 'in the bootstrap set' : 'not admitted'}, ${replaced}\n${this.setText(answer.peers)}`);
-        return;
-      }
-      case 'bootstrap-config':
-        this.info(configText(await peer.bootstrapConfig()));
-        return;
-      case 'bootstrap-config-max-peers':
-        this.info(configText(await peer.bootstrapConfig({ maxPeers: wholeNumber(arg as string, 'N') })));
-        return;
-      case 'bootstrap-config-ttl':
-        this.info(configText(await peer.bootstrapConfig({ ttlMs: seconds(arg as string, 'SECONDS', Number.MAX_SAFE_INTEGER) * 1000 })));
-        return;
-      case 'members-join':
-        await peer.joinMembership(arg);
-        if (peer.rooms().length === 0) this.info('next: /join ROOM');
-        return;
-      case 'members-leave':
-        await peer.leaveMembership();
-        return;
-      case 'join':
-        await peer.joinRoom(arg as string);
-        return;
-      case 'leave':
-        await peer.leaveRoom(arg);
-        return;
-      case 'who': {
-        const room = arg ?? peer.currentRoom;
-        if (room === undefined) throw new CommandError('not in any room: /who ROOM names one');
-        const members = peer.members();
-        const names = displayNames(members);
-        const here = roomMembers(members, room);
-        this.info(here.length === 0 ? `nobody announces #${room}` : `#${room} (${here.length}):\n${formatTable(['NICK', 'STATE', 'PEER'],
-          here.map((m) => [`${names.get(m.id) ?? m.meta.nick}${m.id === peer.peerId ? ' (you)' : ''}`, m.state, shortId(m.id)]))}`);
-        return;
-      }
-      case 'msg':
-        await peer.sendDirect(arg as string, args[1] as string);
-        return;
-      case 'history': {
-        const limit = arg === undefined ? DEFAULT_HISTORY_SHOWN : wholeNumber(arg, 'N');
-        const entries = peer.history(limit);
-        const names = displayNames(peer.members());
-        this.info(entries.length === 0 ? 'no messages in the local history yet' : entries.map((e) => historyLine(e, names)).join('\n'));
-        return;
-      }
-      case 'show-outbox': {
-        const waiting = peer.outbox();
-        const names = displayNames(peer.members());
-        this.info(waiting.length === 0 ? 'the outbox is empty' : formatTable(['TO', 'QUEUED', 'TEXT'],
-          waiting.map((e) => [names.get(e.to) ?? shortId(e.to), new Date(e.ts).toISOString().replace('T', ' ').slice(0, 19), e.text])));
-        return;
-      }
-      case 'nick':
-        peer.setNick(arg as string);
-        this.info(`* you are now ${peer.nick}`);
-        return;
-      case 'log-status':
-        this.info(`logging ${this.options.log.level} and more severe to ${this.options.logSink.describe()}`);
-        return;
-      case 'log-level':
-        this.options.log.level = arg as LogLevel;
-        this.info(`* log level ${arg}`);
-        return;
-      case 'log-on': {
-        const path = arg === undefined ? undefined : resolve(this.options.cwd, arg);
-        try {
-          this.options.logSink.set(path === undefined ? { kind: 'console' } : { kind: 'file', path });
-        } catch (err) {
-          throw new CommandError(`cannot log to ${path}: ${(err as Error).message}`);
-        }
-        this.info(`* logs (${this.options.log.level} and more severe) go to ${this.options.logSink.describe()}`);
-        return;
-      }
-      case 'log-off':
-        this.options.logSink.set({ kind: 'off' });
-        this.info('* logging off');
-        return;
       case 'execute':
         await this.execute(arg as string, depth + 1);
         return;
@@ -266,6 +109,14 @@ export class CommandRunner {
         return;
       case 'help':
         this.info(helpText(arg));
+        return;
+      case 'detach':
+        if (!link.attached) throw new CommandError('this console runs its peer itself, attached to no daemon: /quit stops both');
+        this.requestQuit();
+        return;
+      case 'shutdown':
+        if (link.attached) await link.shutdown();
+        this.requestQuit();
         return;
       case 'quit':
         this.requestQuit();
@@ -301,44 +152,6 @@ export class CommandRunner {
       }
     }
   }
-
-  private roomsText(): string {
-    const { peer } = this.options;
-    const joined = peer.rooms();
-    const known = peer.knownRooms();
-    const names = [...new Set([...joined, ...known.keys()])].sort();
-    if (names.length === 0) return 'no rooms: /join ROOM starts one';
-    const rows = names.map((r) => [r === peer.currentRoom ? '*' : (joined.includes(r) ? '+' : ''), `#${r}`, String(known.get(r) ?? 0)]);
-    return `${formatTable(['', 'ROOM', 'MEMBERS'], rows)}\n(* current room, + joined)`;
-  }
-
-  private setText(set: readonly BootstrapPeer[]): string {
-    if (set.length === 0) return 'the bootstrap set is empty';
-    const nicks = new Map(this.options.peer.members().map((m) => [m.id, m.meta.nick]));
-    const self = this.options.peer.peerId;
-    const rows = set.map((p) => [
-      p.peerId === self ? `${shortId(p.peerId)}*` : shortId(p.peerId),
-      nicks.get(p.peerId) ?? '?',
-      p.addrs[0] ?? '-',
-      `${Math.max(0, Math.round((p.expiresAt - Date.now()) / 1000))} s`
-    ]);
-    return `bootstrap set (${set.length}):\n${formatTable(['PEER', 'NICK', 'ADDRESS', 'EXPIRES IN'], rows)}`;
-  }
-}
-
-function configText(config: { maxPeers: number, ttlMs: number }): string {
-  return `bootstrap API config: maxPeers ${config.maxPeers}, lease TTL ${config.ttlMs / 1000} s`;
-}
-
-function wholeNumber(value: string, name: string): number {
-  if (!/^\d{1,9}$/.test(value)) throw new CommandError(`${name} must be a whole number, not "${value}"`);
-  return Number(value);
-}
-
-function seconds(value: string, name: string, max: number): number {
-  const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || n > max) throw new CommandError(`${name} must be a number of seconds from 0 to ${max}, not "${value}"`);
-  return n;
 }
 
 function helpText(topic: string | undefined): string {

@@ -9,11 +9,12 @@ import { readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { Peer } from '../peer.ts';
+import type { PeerLink } from '../control/link.ts';
 import type { PeerEvent } from '../events.ts';
 import { complete, formatHelp, helpAt, questionMarkIsHelp } from './command-tree.ts';
 import type { CompletionContext } from './command-tree.ts';
 import { COMMAND_TREE } from './commands.ts';
+import type { PeerView } from '../control/link.ts';
 import { CommandRunner } from './runner.ts';
 import { LineEditor } from './line-editor.ts';
 import { COLOURED, PLAIN, colourWanted } from './colour.ts';
@@ -24,7 +25,7 @@ import { displayNames } from '../presence.ts';
 import { HISTORY_FILE, HISTORY_SIZE } from '../config.ts';
 
 export interface SessionOptions {
-  peer: Peer;
+  link: PeerLink;
   json: boolean;
   input: NodeJS.ReadStream | (NodeJS.ReadableStream & { isTTY?: boolean });
   output: NodeJS.WriteStream | (NodeJS.WritableStream & { isTTY?: boolean });
@@ -55,19 +56,13 @@ export class Session {
     this.options = options;
     this.interactive = isInteractive(options.input, options.output, options.json);
     this.style = colourWanted(options.output, options.json, options.env ?? process.env) ? COLOURED : PLAIN;
-    this.runner = new CommandRunner({
-      peer: options.peer,
-      emit: (event) => this.show(event),
-      log: options.log,
-      logSink: options.logSink,
-      cwd: process.cwd()
-    });
+    this.runner = new CommandRunner({ link: options.link, emit: (event) => this.show(event), cwd: process.cwd() });
     options.logSink.onConsole((line) => this.print(this.style.dim(line)));
   }
 
   /** Shows the peer's events; call before the peer starts so `ready` is not missed. */
   attach(): void {
-    this.options.peer.on((event) => this.show(event));
+    this.options.link.on((event) => this.show(event));
   }
 
   /** Runs until /quit or end of input; resolves when the session is over. */
@@ -117,17 +112,17 @@ export class Session {
   }
 
   private completions(): CompletionContext {
-    const { peer } = this.options;
+    const view = (): PeerView => this.options.link.view();
     return {
-      rooms: () => [...peer.rooms(), ...peer.knownRooms().keys()],
-      joinedRooms: () => peer.rooms(),
-      members: () => peer.members().filter((m) => m.id !== peer.peerId).flatMap((m) => [m.meta.nick, m.id]),
+      rooms: () => { const v = view(); return [...v.rooms, ...v.knownRooms.map(([room]) => room)]; },
+      joinedRooms: () => view().rooms,
+      members: () => { const v = view(); return v.members.filter((m) => m.id !== v.peerId).flatMap((m) => [m.meta.nick, m.id]); },
       paths: (partial) => completePath(process.cwd(), partial)
     };
   }
 
   private show(event: PeerEvent): void {
-    const { output, json, peer } = this.options;
+    const { output, json, link } = this.options;
     if (json) {
       output.write(`${JSON.stringify(event)}\n`);
       return;
@@ -137,8 +132,9 @@ export class Session {
       if (change !== undefined) this.print(this.style.dim(change));
     }
     if ('peerId' in event && 'nick' in event && event.type.startsWith('member-')) this.nicks.set(event.peerId, event.nick);
-    const names = event.type === 'message' ? displayNames(peer.members()) : undefined;
-    const text = renderEvent(event, peer.currentRoom, this.style, (id, nick) => names?.get(id) ?? nick);
+    const view = link.view();
+    const names = event.type === 'message' ? displayNames(view.members) : undefined;
+    const text = renderEvent(event, view.currentRoom, this.style, (id, nick) => names?.get(id) ?? nick);
     if (text !== undefined) this.print(text);
     if (event.type === 'ready' && this.interactive && this.options.logSink.target.kind === 'file') {
       this.print(this.style.dim(`* logs go to ${this.options.logSink.describe()}; /log on shows them here`));
@@ -152,7 +148,7 @@ export class Session {
 
   private prompt(): void {
     if (!this.editor || !this.rl) return;
-    const room = this.options.peer.currentRoom;
+    const room = this.options.link.view().currentRoom;
     this.rl.setPrompt(room ? `#${room}> ` : '> ');
     this.rl.prompt();
   }
