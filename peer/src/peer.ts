@@ -151,6 +151,7 @@ export class Peer {
   private leaseState = 'not started';
   private seeds: BootstrapPeer[] = [];
   private readonly counters: Omit<ChatCounters, 'graylisted'> = { sent: 0, received: 0, rejected: 0 };
+  private readonly extraProcesses: (() => ProcessView[])[] = [];
   private store: HistoryStore | undefined;
   private backlog: Backlog | undefined;
   private roomHistory: RoomHistory | undefined;
@@ -254,6 +255,11 @@ export class Peer {
     };
   }
 
+  /** Adds rows to `/show processes` for what runs beside the peer (the daemon's API servers). */
+  addProcesses(rows: () => ProcessView[]): void {
+    this.extraProcesses.push(rows);
+  }
+
   /** The subsystems this peer runs, in the order they stand on each other. */
   processes(): ProcessView[] {
     const node = this.started();
@@ -262,6 +268,7 @@ export class Peer {
     const count = (state: MemberState): number => members.filter((m) => m.state === state && m.id !== this.peerId).length;
     const dialer = this.dialer?.stats() ?? { seeds: 0, failing: 0 };
     const rooms = this.rooms();
+    const backlog = this.backlog?.stats() ?? { answered: 0, refused: 0, badRequests: 0 };
     return [
       { name: 'node', state: node.status, detail: `libp2p ${shortPeerId(this.peerId)}: ${this.addrs.length} listen addresses, ${node.getConnections().length} connections` },
       { name: 'bootstrap lease', state: this.leaseState, detail: `${this.options.bootstrapUrl}, ${this.seeds.length} in the last bootstrap set` },
@@ -279,7 +286,14 @@ export class Peer {
         name: 'chat', state: rooms.length > 0 ? 'in rooms' : 'no rooms',
         detail: `${rooms.length === 0 ? 'no rooms' : rooms.map((r) => `#${r}`).join(' ')}; ${this.counters.sent} sent, ` +
           `${this.counters.received} received, ${this.counters.rejected} rejected`
-      }
+      },
+      {
+        name: 'history', state: this.store ? 'open' : 'closed',
+        detail: `${join(this.options.dataDir, MESSAGE_DB_FILE)}; backlog answers ${backlog.answered} sent, ${backlog.refused} refused, ` +
+          `${backlog.badRequests} bad requests`
+      },
+      { name: 'direct messages', state: this.direct ? 'running' : 'stopped', detail: `${this.outbox().length} waiting in the outbox` },
+      ...this.extraProcesses.flatMap((rows) => rows())
     ];
   }
 

@@ -32,7 +32,18 @@ export interface CliOptions {
   historyDays: number;
   backlog: number;
   roomRateLimit: RateLimit | false;
+  /** Console: the data dir or socket of a running daemon to attach to. */
+  attach: string | undefined;
+  /** Daemon: a TCP port for the control API (0: any free one), or none. */
+  apiPort: number | undefined;
+  /** Daemon: the address the TCP API and web page listen on. */
+  apiHost: string;
+  /** Daemon: the web page's port (0: any free one), or none. */
+  web: number | undefined;
 }
+
+/** `npm start` runs a console, `npm run daemon` a peer with only its control API. */
+export type ProgramMode = 'console' | 'daemon';
 
 function validated<T>(parse: (value: string) => T): (value: string) => T {
   return (value) => {
@@ -81,8 +92,24 @@ export function parseRoomRateLimit(value: string): RateLimit | false {
 
 const LOOPBACK = /^\/(ip4\/127\.|ip6\/::1\/|dns4?\/localhost\/)/;
 
-export function buildProgram(): Command {
-  return new Command('cli-chat')
+function port(value: string): number {
+  return wholeNumberIn(0, 65_535)(value);
+}
+
+function addModeOptions(program: Command, mode: ProgramMode): Command {
+  if (mode === 'console') {
+    return program.addOption(new Option('--attach <dir|socket>', 'open the console on the daemon running on this data dir (or API socket)'));
+  }
+  return program
+    .addOption(new Option('--api-port <port>', 'also serve the control API on TCP (0: any free port), with the bearer token in DATA_DIR/api-token')
+      .env('CLI_CHAT_API_PORT').argParser(port))
+    .addOption(new Option('--api-host <address>', 'where the TCP API and the web page listen (loopback unless told)').env('CLI_CHAT_API_HOST').default('127.0.0.1'))
+    .addOption(new Option('--web [port]', 'serve the web page (default port 0: any free one); the daemon prints a one-time login link')
+      .env('CLI_CHAT_WEB').argParser(port));
+}
+
+export function buildProgram(mode: ProgramMode = 'console'): Command {
+  return addModeOptions(new Command(mode === 'console' ? 'cli-chat' : 'cli-chat-daemon'), mode)
     .usage('[options]')
     .description('Peer-to-peer chat: finds peers through the bootstrap data API, then chats in rooms over gossipsub.\n' +
       'Type /help in the console for its commands. Exit status: 0 on /quit or end of input, 1 if the peer cannot start, 2 for bad flags.')
@@ -119,15 +146,18 @@ export function buildProgram(): Command {
 }
 
 /** Parses argv (without node and script); throws commander's errors for bad flags. */
-export function parseArgs(argv: string[]): CliOptions {
-  const program = buildProgram();
+export function parseArgs(argv: string[], mode: ProgramMode = 'console'): CliOptions {
+  const program = buildProgram(mode);
   program.parse(argv, { from: 'user' });
   const o = program.opts<{
     nick?: string, bootstrap: string, dataDir?: string, listen?: string[], room: string | false,
     json: boolean, mdns?: boolean, hostBootstrap: boolean, membershipProfile: string, logLevel: string,
     manual: boolean, script?: string, adminToken?: string, historyLimit: number, historyDays: number, backlog: number,
-    roomRateLimit: RateLimit | false
+    roomRateLimit: RateLimit | false, attach?: string, apiPort?: number, apiHost?: string, web?: number | true
   }>();
+  if (mode === 'daemon' && o.script !== undefined) {
+    program.error('error: a daemon has no console to run a script in: attach one (npm start -- --attach DATA_DIR --script FILE)', { exitCode: 2 });
+  }
   if (o.manual && program.getOptionValueSource('room') === 'cli') {
     program.error('error: --manual joins nothing by itself: drop --room and /join ROOM when ready', { exitCode: 2 });
   }
@@ -151,6 +181,10 @@ export function parseArgs(argv: string[]): CliOptions {
     historyLimit: o.historyLimit,
     historyDays: o.historyDays,
     backlog: o.backlog,
-    roomRateLimit: o.roomRateLimit
+    roomRateLimit: o.roomRateLimit,
+    attach: o.attach,
+    apiPort: o.apiPort,
+    apiHost: o.apiHost ?? '127.0.0.1',
+    web: o.web === true ? 0 : o.web
   };
 }

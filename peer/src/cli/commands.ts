@@ -13,7 +13,7 @@ export const MAX_SLEEP_SECONDS = 3600;
 
 export type Action =
   | 'show-version' | 'show-peers' | 'show-members' | 'show-rooms' | 'show-bootstrap' | 'show-config'
-  | 'show-stats' | 'show-processes' | 'whoami' | 'whois'
+  | 'show-stats' | 'show-processes' | 'show-web' | 'whoami' | 'whois'
   | 'bootstrap-join' | 'bootstrap-leave' | 'bootstrap-list' | 'bootstrap-refill'
   | 'bootstrap-config' | 'bootstrap-config-max-peers' | 'bootstrap-config-ttl'
   | 'members-join' | 'members-leave'
@@ -42,7 +42,8 @@ export const COMMAND_TREE: readonly CommandNode<Action>[] = [
       { word: 'config', help: 'the settings this peer runs with', action: 'show-config' },
       { word: 'stats', help: 'membership and chat counters: traffic, refused input, health, graylisted peers', action: 'show-stats' },
       { word: 'processes', help: "this peer's subsystems and their state", action: 'show-processes' },
-      { word: 'outbox', help: 'direct messages waiting for their recipient to be reachable', action: 'show-outbox' }
+      { word: 'outbox', help: 'direct messages waiting for their recipient to be reachable', action: 'show-outbox' },
+      { word: 'web', help: "a fresh one-time login link to the daemon's web page", action: 'show-web' }
     ]
   },
   {

@@ -15,3 +15,5 @@ export const MAX_HISTORY_PAGE = 1000;
 export const SESSION_COOKIE = 'cli-chat-session';
 /** How long the daemon's printed login link works, once. */
 export const LOGIN_TICKET_TTL_MS = 10 * 60_000;
+/** Response header: the number of the last event emitted when the answer was made (SSE `id:`). */
+export const EVENT_SEQ_HEADER = 'cli-chat-event-seq';

@@ -23,6 +23,7 @@ import { DEFAULT_HISTORY_SHOWN } from '../config.ts';
 import { BACKLOG_PROTOCOL } from '../history/constants.ts';
 import { DM_PROTOCOL } from '../direct/messages.ts';
 import type { LogSink } from '../cli/log-sink.ts';
+import { LOGIN_TICKET_TTL_MS } from './constants.ts';
 
 export interface PeerActionsOptions {
   peer: Peer;
@@ -30,6 +31,8 @@ export interface PeerActionsOptions {
   logSink: LogSink;
   /** Whether `/log on` without a file has a console to show logs in (a daemon has none). */
   consoleLogs: boolean;
+  /** A new one-time login link to the web page, when the daemon serves one. */
+  webLogin?: () => string;
 }
 
 export class PeerActions {
@@ -98,6 +101,12 @@ export class PeerActions {
       case 'show-processes':
         info(formatTable(['PROCESS', 'STATE', 'DETAIL'], peer.processes().map((p) => [p.name, p.state, p.detail])));
         return;
+      case 'show-web': {
+        const { webLogin } = this.options;
+        if (webLogin === undefined) throw new CommandError('this peer serves no web page: start it with npm run daemon -- --web');
+        info(`${webLogin()} (works once, for ${LOGIN_TICKET_TTL_MS / 60_000} minutes)`);
+        return;
+      }
       case 'whoami':
         info(`${peer.nick} ${peer.peerId}\n${peer.addrs.join('\n')}`);
         return;
