@@ -93,6 +93,26 @@ export function startPeer(args: string[], env: NodeJS.ProcessEnv = {}): PeerProc
   return new Proc<PeerEvent>(['peer/src/main.ts', '--json', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', ...args], parseJsonLine, env);
 }
 
+/** What `npm run daemon -- --json` prints first: where its control API listens. */
+export interface DaemonLine {
+  type: 'daemon';
+  socket: string;
+  api: string | null;
+  web: string | null;
+  login: string | null;
+  tokenFile: string;
+}
+
+export type DaemonProc = Proc<PeerEvent | DaemonLine>;
+
+/** Starts a daemon as `npm run daemon -- <args>` does, with --json; `started` resolves with its API line. */
+export function startDaemon(args: string[]): { proc: DaemonProc, started: Promise<DaemonLine> } {
+  const proc = new Proc<PeerEvent | DaemonLine>(['peer/src/daemon.ts', '--json', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', ...args],
+    (line) => JSON.parse(line) as PeerEvent | DaemonLine);
+  const started = proc.waitFor((e) => e.type === 'daemon', 'the daemon to open its API') as Promise<DaemonLine>;
+  return { proc, started };
+}
+
 /** What support/flooder.ts prints, one JSON object a line. */
 export type FlooderEvent =
   | { type: 'ready', peerId: string }
