@@ -41,6 +41,8 @@ export function call(endpoint: Endpoint, method: string, path: string, options: 
 /** An open event stream: every event received so far, and a wait with a deadline. */
 export interface EventStream {
   events: PeerEvent[];
+  /** Calls `listener` with each event as it arrives (benchmarks time them). */
+  onEvent(listener: (e: PeerEvent) => void): void;
   waitFor(match: (e: PeerEvent) => boolean, what: string, timeoutMs?: number): Promise<PeerEvent>;
   close(): void;
 }
@@ -55,6 +57,7 @@ export function openEvents(endpoint: Endpoint, headers: Record<string, string> =
       }
       const events: PeerEvent[] = [];
       const waiters = new Set<{ match: (e: PeerEvent) => boolean, done: (e: PeerEvent) => void }>();
+      const listeners: ((e: PeerEvent) => void)[] = [];
       let buffer = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -66,11 +69,13 @@ export function openEvents(endpoint: Endpoint, headers: Record<string, string> =
           if (data === '') continue;
           const event = JSON.parse(data) as PeerEvent;
           events.push(event);
+          for (const listener of listeners) listener(event);
           for (const w of waiters) if (w.match(event)) { waiters.delete(w); w.done(event); }
         }
       });
       resolve({
         events,
+        onEvent: (listener) => listeners.push(listener),
         waitFor(match, what, timeoutMs = 15_000) {
           const seen = events.find(match);
           if (seen) return Promise.resolve(seen);

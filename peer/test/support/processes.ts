@@ -25,6 +25,7 @@ export class Proc<T> {
   readonly stderr: string[] = [];
   readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>;
   private readonly waiters = new Set<Waiter<T>>();
+  private readonly listeners: ((item: T) => void)[] = [];
 
   /**
    * `launcher` runs node through another program that execs it, e.g. `ip netns exec NS`,
@@ -53,6 +54,7 @@ export class Proc<T> {
       }
       if (item === undefined) return;
       this.items.push(item);
+      for (const listener of this.listeners) listener(item);
       for (const w of this.waiters) if (w.match(item)) { this.waiters.delete(w); w.resolve(item); }
     });
     createInterface({ input: this.child.stderr }).on('line', (line) => this.stderr.push(line));
@@ -74,6 +76,11 @@ export class Proc<T> {
 
   write(line: string): void {
     this.child.stdin.write(`${line}\n`);
+  }
+
+  /** Calls `listener` with each item as its line is read (benchmarks time them). */
+  onItem(listener: (item: T) => void): void {
+    this.listeners.push(listener);
   }
 
   kill(signal: NodeJS.Signals): void {
