@@ -42,7 +42,8 @@ async function daemonTarget(opts: CliOptions): Promise<{ socketPath: string } | 
 }
 
 async function attached(opts: CliOptions, target: { socketPath: string }): Promise<void> {
-  const logSink = new LogSink({ kind: 'stderr' });
+  // The peer logs in the daemon; the console itself has next to nothing to say, and never into a terminal's chat view.
+  const logSink = new LogSink(isInteractive(process.stdin, process.stdout, opts.json) ? { kind: 'off' } : { kind: 'stderr' });
   const log = pino({ level: opts.logLevel, base: undefined }, logSink);
   let link: RemoteLink;
   try {
