@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BootstrapClient } from '@cli-chat/bootstrap-api';
-import { freePort, killAll, startBootstrapServer, startPeer } from './support/processes.ts';
+import { freePort, killAll, startBootstrapServer, startPeer, warmUp } from './support/processes.ts';
 import type { PeerProc } from './support/processes.ts';
 import type { PeerEvent } from '../src/events.ts';
 
@@ -35,17 +35,6 @@ async function ready(peer: PeerProc): Promise<Extract<PeerEvent, { type: 'ready'
  * reach nobody. Send numbered warm-up lines until every receiver has one, so the real
  * assertions below start from a formed mesh.
  */
-async function warmUp(sender: PeerProc, receivers: PeerProc[], tag: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (let i = 0; ; i++) {
-    sender.write(`warm-${tag}-${i}`);
-    const all = await Promise.all(receivers.map((r) =>
-      r.waitFor((e) => isMessage(e) && e.text.startsWith(`warm-${tag}-`), `warm-up ${tag}`, 400).then(() => true, () => false)));
-    if (all.every(Boolean)) return;
-    if (Date.now() > deadline) throw new Error(`mesh did not form for ${tag}`);
-  }
-}
-
 function received(peer: PeerProc, text: string): Message[] {
   return peer.items.filter(isMessage).filter((m) => m.text === text);
 }

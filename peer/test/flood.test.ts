@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killAll, startBootstrapServer, startFlooder, startPeer } from './support/processes.ts';
+import { killAll, startBootstrapServer, startFlooder, startPeer, warmUp } from './support/processes.ts';
 import type { PeerProc } from './support/processes.ts';
 import type { PeerEvent } from '../src/events.ts';
 import { AUTHOR_BURST, AUTHOR_RATE } from '../src/chat/constants.ts';
@@ -29,18 +29,6 @@ const LINES = 20;
 const HUMAN_GAP_MS = 100;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Until gossipsub has learnt who subscribes, a line may reach nobody: send numbered lines until one arrives. */
-async function warmUp(sender: PeerProc, receiver: PeerProc, tag: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (let i = 0; ; i++) {
-    sender.write(`warm-${tag}-${i}`);
-    const got = await receiver.waitFor((e) => isMessage(e) && e.text.startsWith(`warm-${tag}-`), `warm-up ${tag}`, 400)
-      .then(() => true, () => false);
-    if (got) return;
-    if (Date.now() > deadline) throw new Error(`mesh did not form for ${tag}`);
-  }
-}
 
 /** Runs `command` until the event it answers with passes `check`; returns that event. */
 async function askUntil<T extends PeerEvent>(peer: PeerProc, command: string, answer: (e: PeerEvent) => e is T,
@@ -70,8 +58,8 @@ describe('a flooded room', () => {
     const ready = async (p: PeerProc): Promise<Ready> => await p.waitFor((e) => e.type === 'ready', 'ready') as Ready;
     const [a, b] = await Promise.all([ready(alice), ready(bob)]);
     await alice.waitFor((e) => e.type === 'member-joined' && e.peerId === b.peerId, 'alice to see bob');
-    await warmUp(alice, bob, 'a');
-    await warmUp(bob, alice, 'b');
+    await warmUp(alice, [bob], 'a');
+    await warmUp(bob, [alice], 'b');
 
     // Flat out: thousands a second, which also makes each honest peer forward to the other
     // messages it accepted from the flooder while the other refused them.

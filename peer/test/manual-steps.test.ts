@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BootstrapClient } from '@cli-chat/bootstrap-api';
-import { freePort, killAll, startBootstrapServer, startPeer } from './support/processes.ts';
+import { freePort, killAll, startBootstrapServer, startPeer, warmUp } from './support/processes.ts';
 import type { PeerProc } from './support/processes.ts';
 import type { PeerEvent } from '../src/events.ts';
 
@@ -37,18 +37,6 @@ function indexOf(peer: PeerProc, match: (e: PeerEvent) => boolean, what: string)
   const at = peer.items.findIndex(match);
   if (at < 0) throw new Error(`no ${what} among ${JSON.stringify(peer.items.map((e) => e.type))}`);
   return at;
-}
-
-/** Until gossipsub has learnt who subscribes, a line may reach nobody: send numbered lines until one arrives. */
-async function warmUp(sender: PeerProc, receiver: PeerProc, tag: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (let i = 0; ; i++) {
-    sender.write(`warm-${tag}-${i}`);
-    const got = await receiver.waitFor((e) => isMessage(e) && e.text.startsWith(`warm-${tag}-`), `warm-up ${tag}`, 400)
-      .then(() => true, () => false);
-    if (got) return;
-    if (Date.now() > deadline) throw new Error(`mesh did not form for ${tag}`);
-  }
 }
 
 /** Starts a --manual peer that runs `script` and checks that it joined nothing before the script ran. */
@@ -92,8 +80,8 @@ describe('the --manual step-by-step path', () => {
 
     await alice.waitFor((e) => e.type === 'member-joined' && e.peerId === b.peerId, 'alice to see bob join');
     await bob.waitFor((e) => e.type === 'member-joined' && e.peerId === a.peerId, 'bob to see alice join');
-    await warmUp(alice, bob, 'a');
-    await warmUp(bob, alice, 'b');
+    await warmUp(alice, [bob], 'a');
+    await warmUp(bob, [alice], 'b');
     const hello = await alice.waitFor((e) => isMessage(e) && e.text.startsWith('warm-b-'), 'bob\'s line');
     expect(hello).toMatchObject({ room: 'lobby', from: b.peerId, nick: 'bob' });
 

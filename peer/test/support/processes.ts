@@ -95,6 +95,21 @@ export function parseJsonLine(line: string): PeerEvent {
   return JSON.parse(line) as PeerEvent;
 }
 
+/**
+ * Until gossipsub has learnt who subscribes, a line may reach nobody: sends numbered lines
+ * until one reaches every receiver.
+ */
+export async function warmUp(sender: PeerProc, receivers: readonly PeerProc[], tag: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; ; i++) {
+    sender.write(`warm-${tag}-${i}`);
+    const all = await Promise.all(receivers.map((r) =>
+      r.waitFor((e) => e.type === 'message' && e.text.startsWith(`warm-${tag}-`), `warm-up ${tag}`, 400).then(() => true, () => false)));
+    if (all.every(Boolean)) return;
+    if (Date.now() > deadline) throw new Error(`mesh did not form for ${tag}`);
+  }
+}
+
 /** Starts the peer exactly as `npm start -- <args>` does, with --json for the test to read. */
 export function startPeer(args: string[], env: NodeJS.ProcessEnv = {}): PeerProc {
   return new Proc<PeerEvent>(['peer/src/main.ts', '--json', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', ...args], parseJsonLine, env);
