@@ -21,9 +21,9 @@
  * `room-joined` event: to the first bytes of the `history` line on its stdout (the event
  * emitted and serialised), and to the end of that line (the whole backlog rendered as
  * --json renders it). The joiner's and the holder's CPU over the round come from /proc.
- * With --cpu-prof, one more round of N runs the joiner under `node --cpu-prof`, and its
- * profile is summarised from `room-joined` to the `history` line (not among the figures:
- * profiling slows it).
+ * With --cpu-prof, one more round of N runs the joiner under `node --cpu-prof`; its main
+ * thread's profile is summarised from `room-joined` to the `history` line, with the busy
+ * time of its signature worker threads beside it (not among the figures: profiling slows it).
  *
  * Writes bench-results/backlog.json and bench-results/backlog.md and prints the table.
  * Every child is killed and temp dirs removed on exit, error, SIGINT or SIGTERM. A missed
@@ -50,8 +50,8 @@ const WARM_DEADLINE_MS = 20_000;
 /** A joiner's path from the backlog stream to the event on stdout, for the profile's inclusive times. */
 const WATCHED: Watched[] = [
   ['Backlog.fetch: read the stream, verify each record', 'peer/src/history/backlog.ts', 'fetch'],
-  ['verifyRecord: decode, checks, signature, message ID', 'peer/src/history/record.ts', 'verifyRecord'],
-  ['Ed25519 verify (node:crypto)', 'node:internal/crypto/sig', 'verifyOneShot'],
+  ['verifyRecords: decode, checks, this thread\'s share of the signatures, message IDs', 'peer/src/history/record.ts', 'verifyRecords'],
+  ['Ed25519 verify (node:crypto), this thread', 'node:internal/crypto/sig', 'verifyOneShot'],
   ['decodeChatMessage', 'peer/src/chat/codec.ts', 'decodeChatMessage'],
   ['chatMessageId (sha256)', 'peer/src/chat/codec.ts', 'chatMessageId'],
   ['HistoryStore.add: SQLite inserts, one transaction', 'peer/src/history/store.ts', 'add'],
@@ -242,13 +242,23 @@ interface Spread {
 const spread = (values: readonly number[]): Spread => ({ median: Math.round(median(values)), min: Math.min(...values), max: Math.max(...values) });
 const show = (s: Spread): string => `${s.median} (${s.min}-${s.max})`;
 
-async function profileRound(url: string, holder: { proc: PeerProc, peerId: string }): Promise<{ round: Round, summary: ProfileSummary }> {
+/** The joiner's main thread, summarised; and its signature workers' CPU, which --cpu-prof profiles one file per thread. */
+async function profileRound(url: string, holder: { proc: PeerProc, peerId: string }): Promise<{ round: Round, summary: ProfileSummary, workers: { threads: number, ms: number } }> {
   const profileDir = await mkdtemp(join(tmpdir(), 'bench-backlog-prof-'));
   tempDirs.push(profileDir);
   const { round, marks } = await runRound(PAIRS + 1, 'backlog', url, holder, profileDir);
-  const [file] = (await readdir(profileDir)).filter((f) => f.endsWith('.cpuprofile'));
-  if (file === undefined) throw new Error('the profiled joiner wrote no profile');
-  return { round, summary: summariseProfile(join(profileDir, file), [{ startUs: marks.joinedUs ?? 0, endUs: marks.shownUs ?? 0 }], 12, WATCHED) };
+  const window = [{ startUs: marks.joinedUs ?? 0, endUs: marks.shownUs ?? 0 }];
+  // CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; the main thread is thread 0.
+  const files = (await readdir(profileDir)).filter((f) => f.endsWith('.cpuprofile'));
+  const main = files.find((f) => f.split('.')[4] === '0');
+  if (main === undefined) throw new Error('the profiled joiner wrote no profile of its main thread');
+  const workers = files.filter((f) => f !== main).map((f) => summariseProfile(join(profileDir, f), window, 0));
+  const busy = (s: ProfileSummary): number => s.categories.filter((c) => c.name !== 'idle').reduce((sum, c) => sum + c.ms, 0);
+  return {
+    round,
+    summary: summariseProfile(join(profileDir, main), window, 12, WATCHED),
+    workers: { threads: workers.length, ms: Math.round(workers.reduce((sum, w) => sum + busy(w), 0)) }
+  };
 }
 
 async function main(): Promise<void> {
@@ -344,8 +354,9 @@ async function main(): Promise<void> {
     ''
   ];
   if (profile !== undefined) {
-    const { round, summary: p } = profile;
+    const { round, summary: p, workers } = profile;
     lines.push(`## Where the joiner's time goes (--cpu-prof, one more round of ${MESSAGES}: \`room-joined\` to shown ${round.joinedToShownMs} ms, ${p.sampledMs} ms sampled)`, '',
+      `The main thread below; besides it, ${workers.threads} signature worker thread(s) were busy ${workers.ms} ms in the same stretch.`, '',
       '| category | ms | % |', '| --- | ---: | ---: |',
       ...p.categories.map((c) => `| ${c.name} | ${c.ms} | ${c.pct} |`), '',
       '| function (self time) | where | ms | % |', '| --- | --- | ---: | ---: |',
