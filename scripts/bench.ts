@@ -9,6 +9,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const benches: [string, string[]][] = [
   ['bootstrap server', ['scripts/bench-bootstrap.ts']],
   ['chat', ['scripts/bench-chat.ts']],
+  ['flood (two peers chatting beside a flooder)', ['scripts/bench-flood.ts']],
+  ['backlog (a late joiner shown 10,000 messages)', ['scripts/bench-backlog.ts', '--cpu-prof']],
+  ['direct messages (round trip between two peer processes)', ['scripts/bench-dm.ts']],
   ['membership (10 peer processes)', ['scripts/bench-membership.ts', '--members', '10']],
   ['membership (20 peer processes)', ['scripts/bench-membership.ts', '--members', '20', '--rounds', '2']],
   ['membership (50 peer processes)', ['scripts/bench-membership.ts', '--members', '50']],

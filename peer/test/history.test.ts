@@ -17,7 +17,7 @@ import { createPeerNode } from '../src/node/create-node.ts';
 import type { PeerNode } from '../src/node/create-node.ts';
 import { chatMessageId, encodeChatMessage, formatMessageId, roomTopic } from '../src/chat/codec.ts';
 import { CHAT_PROTOCOL_VERSION } from '../src/chat/constants.ts';
-import { RecordError, verifyRecord } from '../src/history/record.ts';
+import { RecordError, verifyRecord, verifyRecords } from '../src/history/record.ts';
 import { Backlog, BacklogRefusedError, headerCodec } from '../src/history/backlog.ts';
 import { BACKLOG_PROTOCOL, BACKLOG_VERSION } from '../src/history/constants.ts';
 import { HistoryStore } from '../src/history/store.ts';
@@ -116,6 +116,27 @@ describe('signed records', () => {
     expect(rejection(() => verifyRecord(future, 'lobby', Date.now()))).toBe('from-future');
     expect(rejection(() => verifyRecord(Buffer.from([0xff, 0xff, 0xff]), 'lobby', Date.now()))).toBe('bad-record');
   }, 20_000);
+
+  it('checks a whole backlog as verifyRecord checks each entry, its signatures spread over threads', async () => {
+    const [alice, mallory] = [await generateKeyPair('Ed25519'), await generateKeyPair('Ed25519')];
+    // Enough for signatures.ts to use a worker on a host with two cores or more; forgeries at both ends.
+    const records = await Promise.all(Array.from({ length: 1_200 }, async (_, i) => {
+      const [signer, other] = i % 3 === 0 ? [mallory, alice] : [alice, mallory];
+      const record = await signedRecord(signer, roomTopic('lobby'), chatData('lobby', `line ${i}`));
+      if (i % 97 !== 5) return record;
+      return RPC.Message.encode({ ...RPC.Message.decode(record), from: peerIdFromPrivateKey(other).toMultihash().bytes });
+    }));
+    records.push(await signedRecord(alice, roomTopic('dev'), chatData('dev', 'elsewhere')), Buffer.from([0xff]));
+    const now = Date.now();
+    const each = records.map((r) => { try { return verifyRecord(r, 'lobby', now); } catch (err) { return err as RecordError; } });
+    const together = await verifyRecords(records, 'lobby', now);
+    expect(together).toEqual(each);
+    const reasons = together.flatMap((r) => r instanceof RecordError ? [r.reason] : []);
+    expect(reasons.filter((r) => r === 'bad-signature')).toHaveLength(13);
+    expect(reasons).toContain('wrong-room');
+    expect(reasons).toContain('bad-record');
+    expect(together.filter((r) => !(r instanceof RecordError))).toHaveLength(1_200 - reasons.filter((r) => r === 'bad-signature').length);
+  }, 30_000);
 });
 
 describe('backlog protocol', () => {

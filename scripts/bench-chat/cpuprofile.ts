@@ -8,6 +8,7 @@
  * process on the host, so a window measured in the bench selects the same stretch here.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 interface CallFrame {
   functionName: string;
@@ -58,10 +59,14 @@ export interface ProfileSummary {
   inclusive: Share[];
 }
 
-const REPO_MARKER = '/work/main/';
+/** This checkout's root, as it appears in the profile's script URLs (a worktree's too). */
+const REPO_MARKER = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Functions whose inclusive time is reported: [label, url part, function name]. */
-const WATCHED: [string, string, string][] = [
+/** A function whose inclusive time is reported: [label, url part, function name]. */
+export type Watched = [string, string, string];
+
+/** The functions a chat profile watches: the path of a message, sent and received. */
+const WATCHED: Watched[] = [
   ['cli: Session.handle (stdin line -> send)', 'peer/src/cli/session.ts', 'handle'],
   ['chat: Chat.send (encode, id, publish)', 'peer/src/chat/service.ts', 'send'],
   ['chat: encodeChatMessage', 'peer/src/chat/codec.ts', 'encodeChatMessage'],
@@ -162,10 +167,14 @@ function owner(frame: CallFrame): string | undefined {
   }
   if (path.startsWith('scripts/bench-chat/bare-node.ts')) return 'stdin & JSON events (bare node)';
   if (path.startsWith('peer/src/seeding/')) return 'seeding (bootstrap lease, dialer)';
+  if (path.startsWith('peer/src/history/store.ts')) return 'history store (SQLite)';
+  if (path.startsWith('peer/src/history/')) return 'history (backlog stream, record checks, merge)';
   return 'other project code';
 }
 
 function override(frame: CallFrame): string | undefined {
+  // node:crypto's one-shot calls, which history records use directly rather than through @libp2p/crypto.
+  if (frame.url === 'node:internal/crypto/sig' && frame.functionName === 'verifyOneShot') return 'verification (Ed25519)';
   if (!frame.url.includes('@libp2p/crypto')) return undefined;
   if (frame.functionName === 'hashAndSign') return 'signing (Ed25519)';
   if (frame.functionName === 'hashAndVerify') return 'verification (Ed25519)';
@@ -188,7 +197,7 @@ function where(frame: CallFrame): string {
   return `${tail}:${frame.lineNumber + 1}`;
 }
 
-export function summariseProfile(file: string, windows: Window[], topN = 12): ProfileSummary {
+export function summariseProfile(file: string, windows: Window[], topN = 12, watchList: readonly Watched[] = WATCHED): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
@@ -222,7 +231,7 @@ export function summariseProfile(file: string, windows: Window[], topN = 12): Pr
     const known = watchedCache.get(id);
     if (known) return known;
     const frames = path(id).map((f) => f.callFrame);
-    const hits = WATCHED.filter(([, url, fn]) => frames.some((f) => f.functionName === fn && f.url.includes(url))).map(([label]) => label);
+    const hits = watchList.filter(([, url, fn]) => frames.some((f) => f.functionName === fn && f.url.includes(url))).map(([label]) => label);
     watchedCache.set(id, hits);
     return hits;
   };
@@ -278,6 +287,6 @@ export function summariseProfile(file: string, windows: Window[], topN = 12): Pr
       where: where(f.frame),
       category: f.category
     })),
-    inclusive: WATCHED.map(([label]) => share(label, inclusive.get(label) ?? 0)).filter((s) => s.ms > 0)
+    inclusive: watchList.map(([label]) => share(label, inclusive.get(label) ?? 0)).filter((s) => s.ms > 0)
   };
 }

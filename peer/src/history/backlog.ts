@@ -20,7 +20,7 @@ import {
   BACKLOG_PROTOCOL, BACKLOG_REQUEST_BURST, BACKLOG_REQUEST_RATE_PER_S, BACKLOG_TIMEOUT_MS, BACKLOG_VERSION,
   MAX_ANSWERS_PER_PEER, MAX_BACKLOG_BYTES, MAX_BACKLOG_ENTRIES, MAX_BACKLOG_REQUEST_BYTES, MAX_CONCURRENT_ANSWERS
 } from './constants.ts';
-import { MAX_RECORD_BYTES, RecordError, verifyRecord } from './record.ts';
+import { MAX_RECORD_BYTES, RecordError, verifyRecords } from './record.ts';
 import type { VerifiedRecord } from './record.ts';
 import type { HistoryStore } from './store.ts';
 
@@ -114,21 +114,22 @@ export class Backlog {
       const header = headerCodec.decode((await lp.read({ signal })).subarray());
       if (header.status === 'refused') throw new BacklogRefusedError(header.reason);
       if (header.count > limit) throw new WireError('bad-shape', `the answer announces ${header.count} entries for a request of ${limit}`);
-      const answer: BacklogAnswer = { entries: [], rejected: [] };
+      const records: Uint8Array[] = [];
       let bytes = 0;
       const now = this.now();
       for (let i = 0; i < header.count; i++) {
         const record = (await lp.read({ signal })).subarray();
         bytes += record.byteLength;
         if (bytes > MAX_BACKLOG_BYTES) throw new WireError('too-large', `the answer exceeds ${MAX_BACKLOG_BYTES} bytes`);
-        try {
-          answer.entries.push(verifyRecord(record, room, now));
-        } catch (err) {
-          if (!(err instanceof RecordError)) throw err;
-          answer.rejected.push({ reason: err.reason, message: err.message });
-        }
+        records.push(record);
       }
       await stream.close({ signal }).catch(() => undefined);
+      // All read first, so that the signatures can be checked on several cores at once.
+      const answer: BacklogAnswer = { entries: [], rejected: [] };
+      for (const result of await verifyRecords(records, room, now)) {
+        if (result instanceof RecordError) answer.rejected.push({ reason: result.reason, message: result.message });
+        else answer.entries.push(result);
+      }
       return answer;
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)));

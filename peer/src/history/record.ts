@@ -13,6 +13,8 @@ import { ChatDecodeError, chatMessageId, decodeChatMessage, formatMessageId, roo
 import { MAX_CLOCK_SKEW_MS, MAX_MESSAGE_BYTES } from '../chat/constants.ts';
 import { authorIdString } from '../node/gossipsub.ts';
 import { ed25519PublicKeyObject } from '../node/ed25519-keys.ts';
+import { verifySignatures } from './signatures.ts';
+import type { SignatureJob } from './signatures.ts';
 
 /** The signed bytes begin with this, as in every libp2p pubsub implementation. */
 const SIGN_PREFIX = new TextEncoder().encode('libp2p-pubsub:');
@@ -90,12 +92,13 @@ function authorKey(from: Uint8Array): KeyObject {
   return key;
 }
 
-/**
- * Checks a record received for `room`: its encoding, its topic, its author's signature and
- * the chat message inside, by the same rules live messages are held to, except age (history
- * is old by nature). Throws RecordError; never anything else.
- */
-export function verifyRecord(bytes: Uint8Array, room: string, now: number, maxSkewMs = MAX_CLOCK_SKEW_MS): VerifiedRecord {
+/** A record checked up to its signature: the signature's check, and the checks that follow it. */
+interface OpenedRecord extends SignatureJob {
+  finish: () => VerifiedRecord;
+}
+
+/** Size, encoding, topic and author: everything before the signature, which is the costly check. */
+function openRecord(bytes: Uint8Array, room: string, now: number, maxSkewMs: number): OpenedRecord {
   if (bytes.byteLength > MAX_RECORD_BYTES) throw new RecordError('too-large', `record is ${bytes.byteLength} bytes; the limit is ${MAX_RECORD_BYTES}`);
   let raw: RPC.Message;
   try {
@@ -110,22 +113,62 @@ export function verifyRecord(bytes: Uint8Array, room: string, now: number, maxSk
   // A message signed for one room and replayed into another fails here, before any crypto.
   if (topic !== roomTopic(room)) throw new RecordError('wrong-room', `record belongs to topic ${JSON.stringify(topic.slice(0, 80))}, not room ${room}`);
   const signed = Buffer.concat([SIGN_PREFIX, RPC.Message.encode({ from, data, seqno, topic })]);
-  if (!verify(null, signed, authorKey(from), signature)) throw new RecordError('bad-signature', 'the signature does not match the author and content');
-  let message;
-  try {
-    message = decodeChatMessage(data, room);
-  } catch (err) {
-    if (err instanceof ChatDecodeError) throw new RecordError(err.reason, err.message);
-    throw err;
-  }
-  if (message.ts > now + maxSkewMs) throw new RecordError('from-future', `message is ${message.ts - now} ms in the future`);
-  return {
-    id: formatMessageId(chatMessageId(from, data)),
-    room,
-    from: authorIdString(from),
-    nick: message.nick,
-    text: message.text,
-    ts: message.ts,
-    record: bytes
+  const finish = (): VerifiedRecord => {
+    let message;
+    try {
+      message = decodeChatMessage(data, room);
+    } catch (err) {
+      if (err instanceof ChatDecodeError) throw new RecordError(err.reason, err.message);
+      throw err;
+    }
+    if (message.ts > now + maxSkewMs) throw new RecordError('from-future', `message is ${message.ts - now} ms in the future`);
+    return {
+      id: formatMessageId(chatMessageId(from, data)),
+      room,
+      from: authorIdString(from),
+      nick: message.nick,
+      text: message.text,
+      ts: message.ts,
+      record: bytes
+    };
   };
+  return { signed, key: authorKey(from), signature, finish };
+}
+
+const badSignature = (): RecordError => new RecordError('bad-signature', 'the signature does not match the author and content');
+
+/**
+ * Checks a record received for `room`: its encoding, its topic, its author's signature and
+ * the chat message inside, by the same rules live messages are held to, except age (history
+ * is old by nature). Throws RecordError; never anything else.
+ */
+export function verifyRecord(bytes: Uint8Array, room: string, now: number, maxSkewMs = MAX_CLOCK_SKEW_MS): VerifiedRecord {
+  const opened = openRecord(bytes, room, now, maxSkewMs);
+  if (!verify(null, opened.signed, opened.key, opened.signature)) throw badSignature();
+  return opened.finish();
+}
+
+/** verifyRecord for a whole backlog, its signatures checked together (history/signatures.ts); in the order given. */
+export async function verifyRecords(records: readonly Uint8Array[], room: string, now: number, maxSkewMs = MAX_CLOCK_SKEW_MS): Promise<(VerifiedRecord | RecordError)[]> {
+  const opened = records.map((bytes): OpenedRecord | RecordError => {
+    try {
+      return openRecord(bytes, room, now, maxSkewMs);
+    } catch (err) {
+      if (err instanceof RecordError) return err;
+      throw err;
+    }
+  });
+  const pending = opened.filter((o): o is OpenedRecord => !(o instanceof RecordError));
+  const valid = await verifySignatures(pending);
+  const signatureOk = new Map(pending.map((o, i) => [o, valid[i] === true]));
+  return opened.map((o) => {
+    if (o instanceof RecordError) return o;
+    if (signatureOk.get(o) !== true) return badSignature();
+    try {
+      return o.finish();
+    } catch (err) {
+      if (err instanceof RecordError) return err;
+      throw err;
+    }
+  });
 }
