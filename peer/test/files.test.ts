@@ -284,6 +284,15 @@ describe('file transfer between three nodes', () => {
     await expectDownloads('holiday photos (1).tar.gz', 'holiday photos.tar.gz');
   });
 
+  it('sends an empty file', async () => {
+    const path = join(root, 'src', 'empty');
+    await writeFile(path, '');
+    const sent = await filesA.send(b.peerId.toString(), path);
+    const received = await seenB.next('received', sent.id);
+    expect(received).toMatchObject({ name: 'empty', size: 0, sha256: sha256(new Uint8Array(0)) });
+    expect(await readFile(received.path as string)).toHaveLength(0);
+  });
+
   it('saves remote names that try to escape or hide inside downloads/, and nothing elsewhere', async () => {
     const cases: [string, string][] = [
       ['../../etc/passwd', 'passwd'],

@@ -64,14 +64,18 @@ export const MAX_PENDING_TOTAL = 32;
  */
 export const MAX_INBOUND_STREAMS = MAX_ACTIVE_PER_PEER + MAX_PENDING_PER_PEER + 1;
 
-/** Bytes read from the file per stream write on the sending side. */
-export const CHUNK_BYTES = 256 * 1024;
+/**
+ * Bytes read from the file per stream write on the sending side. Yamux and Noise cut it
+ * into frames anyway; fewer, larger reads kept the sender from waiting on the disk.
+ */
+export const CHUNK_BYTES = 1024 * 1024;
 
 /**
- * Bytes queued for the disk before the receiver pauses the stream. Pausing stops yamux
- * window updates, so the sender stops within one window.
+ * Bytes queued for the disk before the receiver pauses the stream (it resumes at half).
+ * Pausing stops yamux window updates, so the sender stops within one window. With 4 MiB
+ * and resuming only once the queue was empty, a 100 MB transfer spent 0.47 s paused.
  */
-export const WRITE_BUFFER_BYTES = 4 * 2 ** 20;
+export const WRITE_BUFFER_BYTES = 8 * 2 ** 20;
 
 /**
  * A paused stream still takes what the sender had in flight: up to yamux's largest

@@ -2,12 +2,15 @@
  * The receiving end of a transfer's byte phase: the raw bytes after `accept` go to the
  * partial file and through SHA-256 as they arrive, until the sender closes its side.
  * The disk paces the stream: when writes queue up the stream is paused, which stops yamux
- * window updates and so the sender.
+ * window updates and so the sender, and it resumes once half the queue is written (waiting
+ * for the queue to empty, as a write stream's 'drain' does, left the network idle meanwhile).
  */
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
 import { RECEIVE_BUFFER_BYTES, STALL_TIMEOUT_MS, WRITE_BUFFER_BYTES } from './constants.ts';
+
+const RESUME_BELOW_BYTES = WRITE_BUFFER_BYTES / 2;
 import { FileTransferError } from './errors.ts';
 
 export interface ReceiveBytesOptions {
@@ -42,7 +45,6 @@ export function receiveBytes(stream: Stream, file: FileHandle, size: number, opt
       stream.removeEventListener('end', onEnd);
       stream.removeEventListener('close', onClose);
       signal.removeEventListener('abort', onAbort);
-      out.off('drain', onDrain);
     };
     const fail = (err: FileTransferError): void => {
       if (failure !== undefined || ended) return;
@@ -63,13 +65,13 @@ export function receiveBytes(stream: Stream, file: FileHandle, size: number, opt
           return;
         }
         hash.update(chunk);
-        if (!out.write(chunk) && stream.readStatus === 'readable') stream.pause();
+        if (!out.write(chunk, onWritten) && stream.readStatus === 'readable') stream.pause();
       }
       armStall();
       onBytes(received);
     };
-    const onDrain = (): void => {
-      if (stream.readStatus === 'paused') stream.resume();
+    const onWritten = (): void => {
+      if (stream.readStatus === 'paused' && failure === undefined && out.writableLength <= RESUME_BELOW_BYTES) stream.resume();
     };
     const onEnd = (): void => {
       if (received < size) {
@@ -106,7 +108,6 @@ export function receiveBytes(stream: Stream, file: FileHandle, size: number, opt
       fail(new FileTransferError('connection', `the stream was ${stream.status} before the data`));
       return;
     }
-    out.on('drain', onDrain);
     signal.addEventListener('abort', onAbort);
     stream.addEventListener('message', onMessage);
     stream.addEventListener('end', onEnd);
