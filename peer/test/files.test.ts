@@ -20,8 +20,10 @@ import { FileTransfer, FileTransferError } from '../src/files/index.ts';
 import type { FileTransferEvents, FileTransferInit } from '../src/files/index.ts';
 import { FileDecodeError, decodeOffer, decodeReply, decodeResult, encodeFileMessage } from '../src/files/codec.ts';
 import type { FileOffer, FileReply, FileResult } from '../src/files/codec.ts';
-import { FILE_PROTOCOL_ID, MAX_HEADER_BYTES, MAX_SAVED_NAME_BYTES } from '../src/files/constants.ts';
+import { CHUNK_BYTES, FILE_PROTOCOL_ID, MAX_HEADER_BYTES, MAX_SAVED_NAME_BYTES } from '../src/files/constants.ts';
 import { safeFileName, uniqueName } from '../src/files/safe-name.ts';
+import { drained, sendBytes } from '../src/files/send-bytes.ts';
+import type { Stream } from '@libp2p/interface';
 
 const WAIT_MS = 5_000;
 const CONTROL = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
@@ -129,6 +131,47 @@ describe('file codec', () => {
   });
 });
 
+describe('sendBytes', () => {
+  /** Lets pending I/O callbacks and promise continuations run `n` times over. */
+  const turns = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it('writes again only after each drain', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cli-chat-send-bytes-'));
+    try {
+      const path = join(dir, 'three-chunks.bin');
+      await writeFile(path, randomBytes(3 * CHUNK_BYTES));
+      // A stream whose buffer is full after every write, as a slow reader's is.
+      const writes: number[] = [];
+      const stream = Object.assign(new EventTarget(), {
+        writableNeedsDrain: false,
+        send(chunk: Uint8Array): boolean {
+          writes.push(chunk.byteLength);
+          stream.writableNeedsDrain = true;
+          return false;
+        }
+      });
+      let finished = false;
+      const sending = sendBytes(stream as unknown as Stream, path, 3 * CHUNK_BYTES, { onBytes: () => undefined, signal: new AbortController().signal })
+        .then(() => { finished = true; });
+      for (let n = 1; n <= 3; n++) {
+        const deadline = Date.now() + WAIT_MS;
+        while (writes.length < n && Date.now() < deadline) await turns(1);
+        await turns(50);
+        expect(writes).toHaveLength(n);
+        expect(finished).toBe(false);
+        stream.writableNeedsDrain = false;
+        stream.dispatchEvent(new Event('drain'));
+      }
+      await sending;
+      expect(writes).toEqual([CHUNK_BYTES, CHUNK_BYTES, CHUNK_BYTES]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 type EventName = keyof FileTransferEvents;
 interface Recorded { type: EventName, detail: Record<string, unknown> }
 
@@ -186,10 +229,23 @@ async function rawSend(from: Libp2p, to: Libp2p, offer: FileOffer | Uint8Array, 
   await lp.write(offer instanceof Uint8Array ? offer : encodeFileMessage(offer));
   const reply = decodeReply((await lp.read({ signal: AbortSignal.timeout(WAIT_MS) })).subarray());
   if (reply.type !== 'accept' || data === undefined) return { reply };
-  if (!stream.send(data)) await stream.onDrain({ signal: AbortSignal.timeout(WAIT_MS) });
+  if (!stream.send(data)) await drained(stream, AbortSignal.timeout(WAIT_MS));
   await stream.close().catch(() => undefined);
   const result = decodeResult((await lp.read({ signal: AbortSignal.timeout(WAIT_MS) })).subarray());
   return { reply, result };
+}
+
+/** `payload` with its varint length prefix, as lpStream writes it. */
+function lpFrame(payload: Uint8Array): Uint8Array {
+  const prefix: number[] = [];
+  for (let n = payload.byteLength; ; n >>>= 7) {
+    if (n < 0x80) {
+      prefix.push(n);
+      break;
+    }
+    prefix.push((n & 0x7f) | 0x80);
+  }
+  return Buffer.concat([Buffer.from(prefix), payload]);
 }
 
 function offerFor(data: Uint8Array, name: string, overrides: Partial<FileOffer> = {}): FileOffer {
@@ -432,6 +488,26 @@ describe('file transfer between three nodes', () => {
     expect((await rawSend(a, b, offer, data)).result).toEqual({ v: 1, type: 'done' });
     await expectDownloads('fine.bin');
     expect(seenB.of('file-offered').map((o) => o.id)).toEqual([offer.id]);
+  });
+
+  it('survives a sender that streams bytes before any decision', async () => {
+    const data = randomBytes(200_000);
+    // C is no member: its offer waits, and the early bytes overflow what an offer may buffer.
+    const waiting = offerFor(data, 'early.bin');
+    const stream = await c.dialProtocol(b.peerId, FILE_PROTOCOL_ID);
+    stream.send(lpFrame(encodeFileMessage(waiting)));
+    stream.send(data);
+    expect(await seenB.next('failed', waiting.id)).toMatchObject({ reason: 'connection' });
+    // A's is accepted at once: early bytes then count as the file's, and these are too many.
+    const accepted = offerFor(data, 'early.bin');
+    const second = await a.dialProtocol(b.peerId, FILE_PROTOCOL_ID);
+    second.send(lpFrame(encodeFileMessage(accepted)));
+    second.send(data);
+    second.send(data);
+    // B resets the stream once it has seen too much, maybe before our side is flushed.
+    await second.close().catch(() => undefined);
+    expect((await seenB.next('failed', accepted.id)).reason).toMatch(/too-long|connection/);
+    await expectDownloads();
   });
 
   it('refuses to send a directory, a missing file or to a malformed peer ID, before any network', async () => {

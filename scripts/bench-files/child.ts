@@ -33,9 +33,16 @@ import type { Stream } from '@libp2p/interface';
 import { connectionOptions } from '../../peer/src/node/create-node.ts';
 import { FileTransfer } from '../../peer/src/files/index.ts';
 import { CHUNK_BYTES } from '../../peer/src/files/constants.ts';
+import { drained } from '../../peer/src/files/send-bytes.ts';
 
 const RAW_PROTOCOL = '/cli-chat/bench-raw/1.0.0';
 const LP_PROTOCOL = '/cli-chat/bench-lp/1.0.0';
+const CHILD_WAIT_MS = 60_000;
+/**
+ * A frame is one chunk. lpStream buffers whatever arrives, read or not, so its buffer must
+ * hold a yamux window (up to 16 MiB) besides the frame being read.
+ */
+const LP_OPTIONS = { maxDataLength: CHUNK_BYTES, maxBufferSize: 16 * 2 ** 20 + 2 * CHUNK_BYTES };
 
 const [role, kind] = process.argv.slice(2, 4);
 const { values } = parseArgs({
@@ -66,13 +73,14 @@ async function node(): Promise<Libp2p> {
 async function drainAndAck(stream: Stream, framed: boolean): Promise<number> {
   let bytes = 0;
   if (framed) {
-    const lp = lpStream(stream, { maxDataLength: 2 * CHUNK_BYTES });
+    const lp = lpStream(stream, LP_OPTIONS);
     for (;;) {
       try {
         bytes += (await lp.read()).byteLength;
-      } catch {
-        // The sender closed its side: UnexpectedEOFError.
-        break;
+      } catch (err) {
+        // The end of the stream surfaces as an UnexpectedEOFError.
+        if (stream.remoteWriteStatus === 'closed' && stream.status !== 'aborted' && stream.status !== 'reset') break;
+        throw err;
       }
     }
     lp.unwrap();
@@ -189,11 +197,11 @@ async function send(): Promise<void> {
     const startUs = nowUs();
     const stream = await libp2p.dialProtocol(target, framed ? LP_PROTOCOL : RAW_PROTOCOL);
     const acked = new Promise<void>((resolve) => stream.addEventListener('message', () => resolve(), { once: true }));
-    const lp = framed ? lpStream(stream, { maxDataLength: 2 * CHUNK_BYTES }) : undefined;
+    const lp = framed ? lpStream(stream, LP_OPTIONS) : undefined;
     for (let at = 0; at < data.byteLength; at += CHUNK_BYTES) {
       const chunk = data.subarray(at, Math.min(at + CHUNK_BYTES, data.byteLength));
       if (lp !== undefined) await lp.write(chunk);
-      else if (!stream.send(chunk)) await stream.onDrain();
+      else if (!stream.send(chunk)) await drained(stream, AbortSignal.timeout(CHILD_WAIT_MS));
     }
     await stream.close();
     await acked;

@@ -68,7 +68,7 @@ export const MAX_INBOUND_STREAMS = MAX_ACTIVE_PER_PEER + MAX_PENDING_PER_PEER + 
  * Bytes read from the file per stream write on the sending side. Yamux and Noise cut it
  * into frames anyway; fewer, larger reads kept the sender from waiting on the disk.
  */
-export const CHUNK_BYTES = 1024 * 1024;
+export const CHUNK_BYTES = 4 * 1024 * 1024;
 
 /**
  * Bytes queued for the disk before the receiver pauses the stream (it resumes at half).

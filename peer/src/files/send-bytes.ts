@@ -1,6 +1,10 @@
 /**
  * The sending side's file work: hashing a file before it is offered, and streaming its
  * bytes as raw stream writes that wait for the stream to drain when its buffer is full.
+ *
+ * The wait is on the 'drain' event, not `stream.onDrain()`: in @libp2p/utils 7.4 that
+ * promise is made once and never replaced, so after the first drain it is resolved for
+ * good and a sender awaiting it queued the whole file in memory.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -73,13 +77,44 @@ async function write(stream: Stream, chunk: Uint8Array, signal: AbortSignal): Pr
   try {
     if (stream.send(chunk)) return;
     stalled = deadline(STALL_TIMEOUT_MS, 'room in the stream (the recipient stopped reading)');
-    await stream.onDrain({ signal: AbortSignal.any([signal, stalled.signal]) });
+    await drained(stream, AbortSignal.any([signal, stalled.signal]));
   } catch (err) {
     signal.throwIfAborted();
     throw asTransferError(err, stalled?.signal);
   } finally {
     stalled?.clear();
   }
+}
+
+/** Resolves once the stream may be written to again; rejects if it closes or `signal` aborts (with its reason). */
+export function drained(stream: Stream, signal: AbortSignal): Promise<void> {
+  if (!stream.writableNeedsDrain) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      stream.removeEventListener('drain', onDrain);
+      stream.removeEventListener('close', onClose);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onDrain = (): void => {
+      done();
+      resolve();
+    };
+    const onClose = (): void => {
+      done();
+      reject(new FileTransferError('connection', 'the stream closed while sending'));
+    };
+    const onAbort = (): void => {
+      done();
+      reject(signal.reason);
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    stream.addEventListener('drain', onDrain);
+    stream.addEventListener('close', onClose);
+    signal.addEventListener('abort', onAbort);
+  });
 }
 
 function readError(path: string, err: unknown): FileTransferError {
