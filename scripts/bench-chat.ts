@@ -5,7 +5,8 @@
  * Two clusters of 10 processes each on 127.0.0.1, measured in the same run:
  *   chat  real peers started like users do (`peer/src/main.ts --json --no-mdns ...`) against
  *         one bootstrap server process (`--max-peers 16`, so the set holds every peer and
- *         each peer dials all earlier ones), all in room lobby;
+ *         each peer dials all earlier ones), all in room lobby, with `--room-rate-limit off`
+ *         (the bare nodes have no such limit, and the sweep sends one author's 800 msg/s);
  *   bare  scripts/bench-chat/bare-node.ts: the same libp2p settings and the same `pubsub()`
  *         factory (StrictSign, our msgIdFn, mesh publish, score parameters) without the chat
  *         service, each node dialling every earlier one; the payload is the chat wire message

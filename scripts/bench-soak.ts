@@ -7,7 +7,7 @@
  *
  * Real peer processes on 127.0.0.1 (`peer/src/main.ts --json --no-mdns ...`, through
  * peer/test/support/processes.ts) against one bootstrap server (`--no-data-file --max-peers 16`),
- * each peer with its own temp data dir, `--membership-profile lan`, all in room `soak`:
+ * each peer with its own temp data dir, `--membership-profile lan --room-rate-limit off`, all in room `soak`:
  *   form     N peers, staggered, until every peer emitted member-joined for every other; then
  *            until no member-suspect/failed for 3 s (start-up load raises a few, reported apart)
  *   warm     a chat line every 200 ms from the publisher until three in a row reached everyone
@@ -243,7 +243,9 @@ async function startMember(index: number): Promise<Member> {
   const nick = `s${index}`;
   const dir = await mkdtemp(join(tmpdir(), `bench-soak-${nick}-`));
   tempDirs.push(dir);
-  const proc = startPeer(['--nick', nick, '--data-dir', dir, '--bootstrap', bootstrapUrl, '--membership-profile', 'lan', '--room', ROOM]);
+  // One publisher at RATE msg/s, above the room rate limit of one author.
+  const proc = startPeer(['--nick', nick, '--data-dir', dir, '--bootstrap', bootstrapUrl, '--membership-profile', 'lan', '--room', ROOM,
+    '--room-rate-limit', 'off']);
   const member: Member = { index, nick, proc, dir, errors: [] };
   proc.child.stdin.on('error', () => undefined);
   // A second reader of the same stdout, to stamp each line with the time it was read.

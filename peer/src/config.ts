@@ -19,6 +19,16 @@ export const HISTORY_FILE = 'history';
 export const LOG_FILE = 'peer.log';
 export const HISTORY_SIZE = 1000;
 
+/** In the data dir: the messages of rooms and direct conversations (SQLite). */
+export const MESSAGE_DB_FILE = 'history.db';
+/** Kept per room and per direct conversation (--history-limit), and for this many days (--history-days). */
+export const DEFAULT_HISTORY_LIMIT = 10_000;
+export const DEFAULT_HISTORY_DAYS = 30;
+/** Messages asked of members on joining a room (--backlog). */
+export const DEFAULT_BACKLOG = 200;
+/** Entries `/history` shows without a count. */
+export const DEFAULT_HISTORY_SHOWN = 20;
+
 export function defaultNick(): string {
   const name = (process.env.USER ?? safeUsername()).replace(/[^\w.-]/g, '').slice(0, 32);
   return name || 'anon';

@@ -36,6 +36,10 @@ async function main(): Promise<void> {
     membershipProfile: opts.membershipProfile,
     room: opts.room,
     manual: opts.manual,
+    historyLimit: opts.historyLimit,
+    historyDays: opts.historyDays,
+    backlog: opts.backlog,
+    roomRateLimit: opts.roomRateLimit,
     ...(opts.adminToken === undefined ? {} : { adminToken: opts.adminToken }),
     log
   });

@@ -16,7 +16,10 @@ export function findMember(members: readonly MemberView[], name: string): Member
   const byId = members.find((m) => m.id === name);
   if (byId) return byId;
   const tail = name.replace(/^…/, '');
-  const found = members.filter((m) => m.meta.nick === name || (tail.length >= 6 && m.id.endsWith(tail)));
+  // `nick#abcd`, as members who share a nick are shown.
+  const suffixed = /^(.+)#([1-9A-HJ-NP-Za-km-z]{4,})$/.exec(name);
+  const found = members.filter((m) => m.meta.nick === name || (tail.length >= 6 && m.id.endsWith(tail)) ||
+    (suffixed !== null && m.meta.nick === suffixed[1] && m.id.endsWith(suffixed[2] as string)));
   if (found.length === 1) return found[0] as MemberView;
   if (found.length === 0) throw new MemberLookupError(`no member is called ${name}; /members lists them`);
   const candidates = found.map((m) => `${m.meta.nick} (…${m.id.slice(-8)})`).join(', ');

@@ -11,7 +11,9 @@ import type { Logger } from 'pino';
 import { acquireDataDirLock, loadOrCreateIdentity } from './identity.ts';
 import { createPeerNode } from './node/create-node.ts';
 import type { PeerNode } from './node/create-node.ts';
-import { parseNick, parseRoomName } from './chat/codec.ts';
+import { parseNick, parseRoomName, parseText } from './chat/codec.ts';
+import { graylistedPeers } from './node/gossipsub.ts';
+import { AUTHOR_BURST, AUTHOR_RATE } from './chat/constants.ts';
 import { BootstrapLease } from './seeding/lease.ts';
 import type { LeaseStatus } from './seeding/lease.ts';
 import { SeedDialer } from './seeding/dialer.ts';
@@ -20,8 +22,19 @@ import { seedsStale } from './seeding/stale.ts';
 import { canHostLocally, hostLocalBootstrap } from './seeding/local-bootstrap.ts';
 import type { HostedBootstrap } from './seeding/local-bootstrap.ts';
 import type { PeerEvent, PeerListener } from './events.ts';
+import type { RateLimit } from './chat/index.ts';
 import type { MemberEventType, MemberState, MemberView, MembershipServiceStats } from './membership/index.ts';
 import { VERSION } from './version.ts';
+import { join } from 'node:path';
+import { HistoryStore } from './history/store.ts';
+import type { HistoryEntry } from './history/store.ts';
+import { Backlog } from './history/backlog.ts';
+import { RoomHistory } from './history/room-history.ts';
+import { DirectMessages } from './direct/messages.ts';
+import { Conversations } from './direct/conversations.ts';
+import type { SendOutcome } from './direct/conversations.ts';
+import { findMember } from './member-lookup.ts';
+import { DEFAULT_BACKLOG, DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_LIMIT, MESSAGE_DB_FILE } from './config.ts';
 
 const MEMBER_EVENT_TYPES: readonly MemberEventType[] = [
   'member-joined', 'member-updated', 'member-suspect', 'member-alive', 'member-left', 'member-failed'
@@ -46,6 +59,14 @@ export interface PeerOptions {
   manual?: boolean;
   /** Bearer token for the bootstrap API's admin calls (its config). */
   adminToken?: string;
+  /** Messages kept per room and direct conversation. @default DEFAULT_HISTORY_LIMIT */
+  historyLimit?: number;
+  /** Days messages are kept. @default DEFAULT_HISTORY_DAYS */
+  historyDays?: number;
+  /** Messages shown from history and asked of members on joining a room. @default DEFAULT_BACKLOG */
+  backlog?: number;
+  /** How fast each author may send to a room; `false` for no limit. @default 20 a second, 60 at once */
+  roomRateLimit?: RateLimit | false;
   log: Logger;
 }
 
@@ -80,11 +101,15 @@ export interface ChatCounters {
   sent: number;
   received: number;
   rejected: number;
+  /** Peers whose gossipsub score is below the graylist threshold: whatever they send is dropped unread. */
+  graylisted: number;
 }
 
 export interface ConnectionInfo {
   peerId: string;
   addr: string;
+  /** The peer's gossipsub score. */
+  score: number;
 }
 
 function withoutPeerId(addr: string): string {
@@ -125,7 +150,12 @@ export class Peer {
   private inMembership = false;
   private leaseState = 'not started';
   private seeds: BootstrapPeer[] = [];
-  private readonly counters: ChatCounters = { sent: 0, received: 0, rejected: 0 };
+  private readonly counters: Omit<ChatCounters, 'graylisted'> = { sent: 0, received: 0, rejected: 0 };
+  private store: HistoryStore | undefined;
+  private backlog: Backlog | undefined;
+  private roomHistory: RoomHistory | undefined;
+  private direct: DirectMessages | undefined;
+  private conversations: Conversations | undefined;
 
   constructor(options: PeerOptions) {
     this.options = options;
@@ -175,7 +205,11 @@ export class Peer {
   }
 
   connections(): ConnectionInfo[] {
-    return this.started().getConnections().map((c) => ({ peerId: c.remotePeer.toString(), addr: c.remoteAddr.toString() }));
+    const { pubsub } = this.started().services;
+    return this.started().getConnections().map((c) => {
+      const peerId = c.remotePeer.toString();
+      return { peerId, addr: c.remoteAddr.toString(), score: pubsub.getScore(peerId) };
+    });
   }
 
   /** Rooms other live members announce, with how many are in each (this peer included). */
@@ -193,7 +227,7 @@ export class Peer {
   }
 
   chatCounters(): ChatCounters {
-    return { ...this.counters };
+    return { ...this.counters, graylisted: graylistedPeers(this.started().services.pubsub).length };
   }
 
   bootstrap(): BootstrapView {
@@ -212,6 +246,7 @@ export class Peer {
       bootstrap: options.bootstrapUrl,
       'host bootstrap': options.hostBootstrap ? 'yes, when none answers at a loopback URL' : 'no',
       'admin token': options.adminToken === undefined ? 'not set' : 'set',
+      'room rate limit': options.roomRateLimit === false ? 'off' : `${options.roomRateLimit?.rate ?? AUTHOR_RATE} a second per author, ${options.roomRateLimit?.burst ?? AUTHOR_BURST} at once`,
       mdns: options.mdns ? 'on' : 'off',
       manual: options.manual === true ? 'yes' : 'no',
       membership: `${options.membershipProfile} profile: probe every ${profile.probeInterval} ms (timeout ${profile.probeTimeout} ms), ` +
@@ -256,21 +291,46 @@ export class Peer {
       privateKey,
       listen: options.listen,
       mdns: options.mdns,
-      membership: { profile: options.membershipProfile, meta: { nick: this.nickName, rooms: [], version: VERSION } }
+      membership: { profile: options.membershipProfile, meta: { nick: this.nickName, rooms: [], version: VERSION } },
+      chat: { authorRateLimit: options.roomRateLimit }
     });
     this.node = node;
+    const store = new HistoryStore(join(options.dataDir, MESSAGE_DB_FILE), {
+      maxPerConversation: options.historyLimit ?? DEFAULT_HISTORY_LIMIT,
+      maxAgeMs: (options.historyDays ?? DEFAULT_HISTORY_DAYS) * 86_400_000
+    });
+    this.store = store;
+    this.backlog = new Backlog({ node, store, rooms: () => this.joined, log: options.log });
+    this.roomHistory = new RoomHistory({
+      store, backlog: this.backlog, selfId: () => this.peerId, members: () => this.members(),
+      backlogCount: options.backlog ?? DEFAULT_BACKLOG, emit: (event) => this.emit(event), log: options.log
+    });
+    this.direct = new DirectMessages({ node, receive: (m) => this.conversations?.received(m) ?? false, log: options.log });
+    this.conversations = new Conversations({
+      dm: this.direct, store, nick: () => this.nickName, emit: (event) => this.emit(event), log: options.log,
+      isAlive: (peerId) => this.members().some((m) => m.id === peerId && m.state === 'alive')
+    });
     node.addEventListener('peer:connect', (evt) => this.emit({ type: 'peer-connected', peerId: evt.detail.toString() }));
     node.addEventListener('peer:disconnect', (evt) => this.emit({ type: 'peer-disconnected', peerId: evt.detail.toString() }));
     node.services.chat.addEventListener('message', (evt) => {
       this.counters.received++;
-      this.emit({ type: 'message', ...evt.detail });
+      this.roomHistory?.live(evt.detail);
     });
     node.services.chat.addEventListener('rejected', (evt) => {
-      this.counters.rejected++;
+      this.counters.rejected += evt.detail.count;
       this.emit({ type: 'rejected', ...evt.detail });
     });
     for (const type of MEMBER_EVENT_TYPES) {
       node.services.membership.addEventListener(type, (evt) => this.emit({ ...evt.detail, type }));
+    }
+    // A member that is (back) up may be in a room waiting for its backlog, or have direct messages waiting.
+    for (const type of ['member-joined', 'member-updated', 'member-alive'] as const) {
+      node.services.membership.addEventListener(type, (evt) => {
+        const member = this.members().find((m) => m.id === evt.detail.peerId);
+        if (member === undefined || member.state !== 'alive') return;
+        this.roomHistory?.memberSeen(member);
+        this.conversations?.memberAlive(member.id);
+      });
     }
     // A seed that failed or left may have made the bootstrap set stale.
     for (const type of ['member-failed', 'member-left'] as const) {
@@ -278,6 +338,8 @@ export class Peer {
     }
     await node.start();
     node.services.chat.setNick(this.nickName);
+    await this.backlog.start();
+    await this.direct.start();
 
     this.dialer = new SeedDialer(node, options.log, () => this.lease?.seedsChanged());
     this.dialer.start();
@@ -373,7 +435,10 @@ export class Peer {
     const name = parseRoomName(room);
     if (!this.inMembership) throw new LayerError('not in the network yet: /members join first (rooms reach the members you are connected to)');
     const chat = this.started().services.chat;
-    if (!this.joined.includes(name)) chat.join(name);
+    if (!this.joined.includes(name)) {
+      chat.join(name);
+      this.roomHistory?.joined(name);
+    }
     // Re-joining a room makes it the current one again.
     const at = this.joined.indexOf(name);
     if (at >= 0) this.joined.splice(at, 1);
@@ -388,6 +453,7 @@ export class Peer {
     const at = this.joined.indexOf(name);
     if (at < 0) throw new Error(`not in room ${name}`);
     this.started().services.chat.leave(name);
+    this.roomHistory?.left(name);
     this.joined.splice(at, 1);
     this.announceRooms();
     this.emit({ type: 'room-left', room: name });
@@ -398,10 +464,34 @@ export class Peer {
   async send(text: string): Promise<{ room: string, id: string, ts: number }> {
     const room = this.currentRoom;
     if (room === undefined) throw new LayerError('not in any room: /join ROOM first');
-    const { id, ts } = await this.started().services.chat.send(room, text);
+    const { id, ts, record } = await this.started().services.chat.send(room, text);
+    this.roomHistory?.sent(room, id, text, ts, this.nickName, record);
     this.counters.sent++;
     this.emit({ type: 'sent', room, id, text, ts });
     return { room, id, ts };
+  }
+
+  /**
+   * Sends a direct message to a member (nick, nick#abcd, or peer ID). Resolves 'delivered'
+   * once acknowledged, or 'queued' when the recipient is unreachable and the outbox holds it.
+   */
+  async sendDirect(target: string, text: string): Promise<SendOutcome> {
+    const conversations = this.conversations;
+    if (conversations === undefined) throw new Error('peer is not started');
+    parseText(text);
+    const member = findMember(this.members().filter((m) => m.id !== this.peerId), target);
+    return conversations.send({ peerId: member.id, nick: member.meta.nick }, text);
+  }
+
+  /** The local log: the newest `limit` messages of joined rooms and direct conversations, oldest first. */
+  history(limit: number): HistoryEntry[] {
+    if (this.store === undefined) throw new Error('peer is not started');
+    return this.store.recent(this.joined, limit);
+  }
+
+  /** Direct messages waiting for their recipients. */
+  outbox(): { id: string, to: string, text: string, ts: number }[] {
+    return (this.store?.outbox() ?? []).map((e) => ({ id: e.id, to: e.peer, text: e.text, ts: e.ts }));
   }
 
   setNick(nick: string): void {
@@ -423,7 +513,10 @@ export class Peer {
     }
     await this.lease?.stop();
     this.dialer?.stop();
+    this.roomHistory?.stop();
+    this.conversations?.stop();
     await this.node?.stop();
+    this.store?.close();
     await this.hosted?.close();
     await this.releaseLock?.();
   }

@@ -193,3 +193,60 @@ describe('a node with a bootstrap list', () => {
     }
   });
 });
+
+describe('flood control', () => {
+  const LIMIT = { rate: 5, burst: 10 };
+  let f: PeerNode, a: PeerNode, b: PeerNode;
+  let inA: Inbox, inB: Inbox;
+
+  async function limitedNode(): Promise<PeerNode> {
+    const node = await createPeerNode({
+      privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, chat: { authorRateLimit: LIMIT }
+    });
+    await node.start();
+    return node;
+  }
+
+  beforeAll(async () => {
+    [f, a, b] = await Promise.all([limitedNode(), limitedNode(), limitedNode()]);
+    [inA, inB] = [record(a), record(b)];
+    await Promise.all([f.dial(a.getMultiaddrs()), f.dial(b.getMultiaddrs()), a.dial(b.getMultiaddrs())]);
+    for (const node of [f, a, b]) node.services.chat.join(LOBBY);
+    await waitForMesh(LOBBY, f, a, b);
+  });
+
+  afterAll(async () => {
+    await Promise.all([f, a, b].map((node) => node?.stop()));
+  });
+
+  it('drops an author over its limit, graylists it, and blames none of the peers that forwarded it', async () => {
+    const topic = roomTopic(LOBBY);
+    const fId = f.peerId.toString();
+    const graylisted = (): boolean => [a, b].every((node) => node.services.pubsub.getScore(fId) < -80);
+    const started = Date.now();
+    // Valid messages published straight through gossipsub, as a peer with no limit of its own
+    // would, until both have graylisted it (scores are recomputed once a second).
+    for (let i = 0; !graylisted(); i++) {
+      if (Date.now() - started > WAIT_MS) throw new Error('the flooder was not graylisted');
+      await f.services.pubsub.publish(topic, encodeChatMessage({ v: 1, room: LOBBY, nick: 'flood', text: `flood ${i}`, ts: Date.now(), nonce: i.toString(16).padStart(32, '0') }));
+      if (i % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const inbox of [inA, inB]) {
+      const rateLimited = inbox.rejected.filter((r) => r.reason.startsWith('rate-limited:'));
+      // Reports are throttled: one at once, the rest summed up seconds later.
+      expect(rateLimited).toEqual([expect.objectContaining({ from: fId, room: LOBBY, count: 1 })]);
+      expect(texts(inbox, f).length).toBeLessThanOrEqual(LIMIT.burst + (LIMIT.rate * (Date.now() - started)) / 1000);
+      expect(texts(inbox, f).length).toBeGreaterThanOrEqual(LIMIT.burst);
+    }
+    // Each forwarded the messages it accepted to the other, most of which the other had
+    // refused from F itself. Scores are cached for a second: watch them for longer than that.
+    const watchUntil = Date.now() + 1_100;
+    while (Date.now() < watchUntil) {
+      expect(b.services.pubsub.getScore(a.peerId.toString())).toBeGreaterThanOrEqual(0);
+      expect(a.services.pubsub.getScore(b.peerId.toString())).toBeGreaterThanOrEqual(0);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await a.services.chat.send(LOBBY, 'still talking');
+    await waitFor('A\'s message at B', () => texts(inB, a).includes('still talking'));
+  });
+});

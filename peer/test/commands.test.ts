@@ -100,7 +100,7 @@ describe('? help', () => {
     expect(help('/')).toEqual(COMMAND_TREE.map((n) => n.word));
     expect(help('/sh')).toEqual(['show']);
     expect(help('/l')).toEqual(['leave', 'log']);
-    expect(help('/show ')).toEqual(['version', 'peers', 'members', 'rooms', 'bootstrap', 'config', 'stats', 'processes']);
+    expect(help('/show ')).toEqual(['version', 'peers', 'members', 'rooms', 'bootstrap', 'config', 'stats', 'processes', 'outbox']);
     expect(help('/show p')).toEqual(['peers', 'processes']);
     expect(help('/members ')).toEqual(['join', 'leave', END_OF_COMMAND]);
     expect(help('/join ')).toEqual(['ROOM']);
@@ -165,6 +165,21 @@ describe('peer flags', () => {
     expect(parseArgs(['--listen', '/ip4/0.0.0.0/tcp/4001']).mdns).toBe(true);
     expect(parseArgs(['--listen', '/ip4/0.0.0.0/tcp/4001', '--no-mdns']).mdns).toBe(false);
     expect(parseArgs(['--mdns']).mdns).toBe(true);
+  });
+
+  it('takes the room rate limit as RATE/BURST or off, from the flag or the environment', () => {
+    expect(parseArgs([]).roomRateLimit).toEqual({ rate: 20, burst: 60 });
+    expect(parseArgs(['--room-rate-limit', '2.5/10']).roomRateLimit).toEqual({ rate: 2.5, burst: 10 });
+    expect(parseArgs(['--room-rate-limit', 'off']).roomRateLimit).toBe(false);
+    process.env.CLI_CHAT_ROOM_RATE_LIMIT = '5/5';
+    try {
+      expect(parseArgs([]).roomRateLimit).toEqual({ rate: 5, burst: 5 });
+    } finally {
+      delete process.env.CLI_CHAT_ROOM_RATE_LIMIT;
+    }
+    expect(() => parseArgs(['--room-rate-limit', '20'])).toThrow(/not RATE\/BURST/);
+    expect(() => parseArgs(['--room-rate-limit', '0/60'])).toThrow(/rate must be a positive number/);
+    expect(() => parseArgs(['--room-rate-limit', '20/0'])).toThrow(/burst must be a whole number/);
   });
 
   it('refuses bad values with a clear error', () => {

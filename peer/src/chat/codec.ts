@@ -33,7 +33,7 @@ const checkShape = Compile(ChatMessageSchema);
 export type ChatRejectReason =
   | 'too-large' | 'not-utf8' | 'not-json' | 'unsupported-version' | 'bad-shape'
   | 'wrong-room' | 'bad-room' | 'bad-nick' | 'bad-text' | 'text-too-long'
-  | 'from-future' | 'too-old';
+  | 'from-future' | 'too-old' | 'rate-limited';
 
 /** A chat input (room name, nick, text, message) that breaks a rule. */
 export class ChatInputError extends Error {

@@ -54,3 +54,28 @@ export const MAX_MESSAGE_AGE_MS = 5 * 60_000;
  */
 export const SEEN_CACHE_SIZE = 10_000;
 export const SEEN_TTL_MS = 2 * MAX_MESSAGE_AGE_MS;
+
+/**
+ * How fast one author may send to a room: AUTHOR_RATE messages a second on average, up to
+ * AUTHOR_BURST at once. Messages beyond it are dropped and their author's score lowered.
+ * Generous for people, who do not type 20 lines a second, and whose 60-line paste goes
+ * through whole; tight for a script gone wrong at 1000 a second. Unlike the rest of this
+ * file it is each peer's own policy on what it receives, but a peer whose limit is below
+ * the others' drops (and penalises) messages the rest of the room shows.
+ */
+export const AUTHOR_RATE = 20;
+export const AUTHOR_BURST = 60;
+
+/**
+ * Authors tracked per room by the rate limit. An author idle for AUTHOR_BURST / AUTHOR_RATE
+ * (3 s) has its full burst back anyway, so only that many authors active at once need a
+ * place; beyond it the one idle longest is forgotten.
+ */
+export const RATE_LIMITED_AUTHORS = 1024;
+
+/**
+ * Messages refused by the rate limit are reported (a `rejected` event and a log line) at
+ * most once per author and room per this interval, with how many it stands for, so that a
+ * flood costs a line every few seconds instead of one per message.
+ */
+export const RATE_LIMIT_REPORT_INTERVAL_MS = 5_000;

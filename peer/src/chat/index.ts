@@ -15,6 +15,7 @@
 import { Chat as ChatClass } from './service.ts';
 import type { Pubsub } from '../node/gossipsub.ts';
 import type { ComponentLogger, PeerId, TypedEventTarget } from '@libp2p/interface';
+import type { RateLimit } from './rate-limit.ts';
 
 /** A message from another peer, delivered once per message ID. */
 export interface ChatMessageEvent {
@@ -27,6 +28,8 @@ export interface ChatMessageEvent {
   text: string;
   /** The author's clock when sending, ms since the epoch. */
   ts: number;
+  /** The author's signed pubsub message, which history keeps so others can verify it later (history/record.ts). */
+  record: Uint8Array;
 }
 
 /** A message refused by the room's validator, for diagnostics. */
@@ -36,6 +39,11 @@ export interface ChatRejectedEvent {
   room: string;
   /** `<code>: <explanation>`, the code being a ChatRejectReason. */
   reason: string;
+  /**
+   * Messages this event stands for: 1, except for `rate-limited`, reported at most once
+   * per author and room every few seconds with the number refused since the last report.
+   */
+  count: number;
 }
 
 /**
@@ -50,6 +58,8 @@ export interface ChatEvents {
 export interface SentChatMessage {
   id: string;
   ts: number;
+  /** The signed message as published; undefined only if gossipsub already evicted it from its cache. */
+  record: Uint8Array | undefined;
 }
 
 export interface Chat extends TypedEventTarget<ChatEvents> {
@@ -85,6 +95,11 @@ export interface ChatInit {
   seenCacheSize?: number;
   /** How long a message ID is remembered, in ms. @default SEEN_TTL_MS (10 min) */
   seenTtlMs?: number;
+  /**
+   * How fast each author may send to a room; `false` for no limit.
+   * @default { rate: AUTHOR_RATE, burst: AUTHOR_BURST } (20 a second, 60 at once)
+   */
+  authorRateLimit?: RateLimit | false;
 }
 
 export interface ChatComponents {
@@ -101,3 +116,4 @@ export function chat(init: ChatInit = {}): (components: ChatComponents) => Chat 
 export { NotJoinedError } from './service.ts';
 export { ChatDecodeError, ChatInputError } from './codec.ts';
 export type { ChatRejectReason } from './codec.ts';
+export type { RateLimit } from './rate-limit.ts';

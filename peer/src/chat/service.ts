@@ -1,22 +1,26 @@
 /**
  * Wires the chat codec to gossipsub: one topic per room, a validator per topic that
- * refuses bad messages (and so lowers their sender's score), and delivery of each
- * valid message exactly once. Nothing a remote peer sends can throw out of here.
+ * refuses bad messages (and so lowers their sender's score) and drops an author's messages
+ * beyond its rate limit, and delivery of each valid message exactly once. Nothing a remote
+ * peer sends can throw out of here.
  */
 import { NotStartedError, TypedEventEmitter, serviceCapabilities, serviceDependencies } from '@libp2p/interface';
 import type { Logger, PeerId, Startable } from '@libp2p/interface';
-import { authorIdString, computedMessageId, publishWithId, scoreTopic, TopicValidatorResult } from '../node/gossipsub.ts';
+import { authorIdString, computedMessageId, penalise, publishedMessage, publishWithId, scoreTopic, TopicValidatorResult } from '../node/gossipsub.ts';
+import { recordOf, recordOfRaw } from '../history/record.ts';
 import type { PubsubMessage } from '../node/gossipsub.ts';
 import {
   type ChatMessage, ChatInputError, checkTimestamp, chatMessageId, decodeChatMessage, encodeChatMessage, formatMessageId,
   parseNick, parseRoomName, roomTopic
 } from './codec.ts';
 import {
-  CHAT_PROTOCOL_VERSION, DEFAULT_NICK, MAX_CLOCK_SKEW_MS, MAX_MESSAGE_AGE_MS,
-  SEEN_CACHE_SIZE, SEEN_TTL_MS
+  AUTHOR_BURST, AUTHOR_RATE, CHAT_PROTOCOL_VERSION, DEFAULT_NICK, MAX_CLOCK_SKEW_MS, MAX_MESSAGE_AGE_MS,
+  RATE_LIMIT_REPORT_INTERVAL_MS, RATE_LIMITED_AUTHORS, SEEN_CACHE_SIZE, SEEN_TTL_MS
 } from './constants.ts';
 import { SeenCache } from './dedupe.ts';
 import { NonceSequence } from './nonce.ts';
+import { checkRateLimit, RateLimiter, ThrottledReports } from './rate-limit.ts';
+import type { RateLimit } from './rate-limit.ts';
 import type { ChatComponents, ChatEvents, ChatInit, Chat as ChatInterface, SentChatMessage } from './index.ts';
 
 /** Sending to, or asking about, a room this peer has not joined. */
@@ -43,6 +47,10 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
    * object reaches the 'message' event, so it is decoded and hashed once, not twice.
    */
   private readonly accepted = new WeakMap<PubsubMessage, { id: string, message: ChatMessage }>();
+  private readonly authorRateLimit: RateLimit | false;
+  /** Joined room -> its topic, its authors' token buckets and the reports of what those refused. */
+  private readonly authorLimits = new Map<string, { topic: string, buckets: RateLimiter, reports: ThrottledReports }>();
+  private reportTimer: ReturnType<typeof setInterval> | undefined;
   private nickName: string;
   private started = false;
 
@@ -54,6 +62,8 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
     this.limits = { maxSkewMs: init.maxClockSkewMs ?? MAX_CLOCK_SKEW_MS, maxAgeMs: init.maxMessageAgeMs ?? MAX_MESSAGE_AGE_MS };
     this.seen = new SeenCache({ maxEntries: init.seenCacheSize ?? SEEN_CACHE_SIZE, ttlMs: init.seenTtlMs ?? SEEN_TTL_MS, now: this.now });
     this.nickName = parseNick(init.nick ?? DEFAULT_NICK);
+    const limit = init.authorRateLimit ?? { rate: AUTHOR_RATE, burst: AUTHOR_BURST };
+    this.authorRateLimit = limit === false ? false : checkRateLimit(limit);
     this.onPubsubMessage = this.onPubsubMessage.bind(this);
   }
 
@@ -63,6 +73,11 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
 
   start(): void {
     this.components.pubsub.addEventListener('message', this.onPubsubMessage);
+    this.reportTimer = setInterval(() => {
+      const now = this.now();
+      for (const { reports } of this.authorLimits.values()) reports.flush(now);
+    }, RATE_LIMIT_REPORT_INTERVAL_MS);
+    this.reportTimer.unref();
     this.started = true;
   }
 
@@ -70,11 +85,13 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
   stop(): void {
     const { pubsub } = this.components;
     pubsub.removeEventListener('message', this.onPubsubMessage);
+    clearInterval(this.reportTimer);
     for (const topic of this.joined.values()) {
       pubsub.topicValidators.delete(topic);
     }
     this.joined.clear();
     this.roomsByTopic.clear();
+    this.authorLimits.clear();
     this.started = false;
   }
 
@@ -97,6 +114,14 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
     const topic = roomTopic(name);
     const { pubsub } = this.components;
     scoreTopic(pubsub, topic);
+    const limit = this.authorRateLimit;
+    if (limit !== false) {
+      this.authorLimits.set(name, {
+        topic,
+        buckets: new RateLimiter(limit, RATE_LIMITED_AUTHORS),
+        reports: new ThrottledReports(RATE_LIMIT_REPORT_INTERVAL_MS, RATE_LIMITED_AUTHORS, (from, count) => this.reportRateLimited(name, limit, from, count))
+      });
+    }
     pubsub.topicValidators.set(topic, (source, message) => this.validate(name, source, message));
     pubsub.subscribe(topic);
     this.joined.set(name, topic);
@@ -117,6 +142,7 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
     pubsub.topicValidators.delete(topic);
     this.joined.delete(name);
     this.roomsByTopic.delete(topic);
+    this.authorLimits.delete(name);
     this.log('left room %s', name);
   }
 
@@ -141,7 +167,8 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
     const id = formatMessageId(idBytes);
     this.seen.add(id);
     await publishWithId(this.components.pubsub, topic, data, idBytes);
-    return { id, ts };
+    const raw = publishedMessage(this.components.pubsub, idBytes);
+    return { id, ts, record: raw === undefined ? undefined : recordOfRaw(raw) };
   }
 
   /**
@@ -152,11 +179,25 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
     const author = message.type === 'signed' ? message.from : source;
     try {
       const decoded = decodeChatMessage(message.data, room);
-      checkTimestamp(decoded.ts, this.now(), this.limits);
+      const now = this.now();
+      checkTimestamp(decoded.ts, now, this.limits);
       // Gossipsub identified a signed message by the same hash of the same author and bytes.
       const id = (message.type === 'signed' ? computedMessageId(message) : undefined) ?? this.messageId(author, message.data);
       // A replay older than gossipsub's own seen cache: already shown, so not forwarded either.
       if (this.seen.has(id)) return TopicValidatorResult.Ignore;
+      const limits = this.authorLimits.get(room);
+      if (limits !== undefined) {
+        const from = authorIdString(author.toMultihash().bytes);
+        if (!limits.buckets.take(from, now)) {
+          limits.reports.count(from, now);
+          // Every peer keeps its own buckets, so a peer forwarding a message it accepted is
+          // no flooder, yet after a Reject gossipsub penalises every peer that sends a copy.
+          // So the message is only dropped, and counted as invalid against its author alone
+          // when the author sent it itself.
+          if (source.equals(author)) penalise(this.components.pubsub, from, limits.topic);
+          return TopicValidatorResult.Ignore;
+        }
+      }
       this.accepted.set(message, { id, message: decoded });
       return TopicValidatorResult.Accept;
     } catch (err) {
@@ -165,10 +206,18 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
         return TopicValidatorResult.Ignore;
       }
       this.log('rejected a message in room %s from %p: %s', room, author, err.message);
-      this.safeDispatchEvent('rejected', { detail: { from: author.toString(), room, reason: `${err.reason}: ${err.message}` } });
+      this.safeDispatchEvent('rejected', { detail: { from: author.toString(), room, reason: `${err.reason}: ${err.message}`, count: 1 } });
       // A slow clock is no attack; everything else a well-behaved peer never sends.
       return err.reason === 'too-old' ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject;
     }
+  }
+
+  /** One log line and one `rejected` event for `count` messages from `from` over the rate limit. */
+  private reportRateLimited(room: string, limit: RateLimit, from: string, count: number): void {
+    const explanation = `${count} message${count === 1 ? '' : 's'} over the limit of ${limit.rate} a second (${limit.burst} at once), ` +
+      `reported at most every ${RATE_LIMIT_REPORT_INTERVAL_MS / 1000} s`;
+    this.log('refused %s in room %s from %s', explanation, room, from);
+    this.safeDispatchEvent('rejected', { detail: { from, room, reason: `rate-limited: ${explanation}`, count } });
   }
 
   private onPubsubMessage(evt: CustomEvent<PubsubMessage>): void {
@@ -190,7 +239,9 @@ export class Chat extends TypedEventEmitter<ChatEvents> implements Startable, Ch
     this.accepted.delete(message);
     const { id, message: { nick, text, ts } } = accepted;
     if (!this.seen.add(id)) return;
-    this.safeDispatchEvent('message', { detail: { room, id, from: authorIdString(message.from.toMultihash().bytes), nick, text, ts } });
+    this.safeDispatchEvent('message', {
+      detail: { room, id, from: authorIdString(message.from.toMultihash().bytes), nick, text, ts, record: recordOf(message) }
+    });
   }
 
   private messageId(author: PeerId, data: Uint8Array): string {

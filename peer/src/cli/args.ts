@@ -1,8 +1,15 @@
 /** The peer's command-line flags, parsed by commander; `--help` documents each one. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { multiaddr } from '@multiformats/multiaddr';
-import { BOOTSTRAP_ENV, DEFAULT_BOOTSTRAP_URL, DEFAULT_LISTEN, DEFAULT_ROOM, defaultDataDir, defaultNick } from '../config.ts';
+import {
+  BOOTSTRAP_ENV, DEFAULT_BACKLOG, DEFAULT_BOOTSTRAP_URL, DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_LIMIT, DEFAULT_LISTEN, DEFAULT_ROOM,
+  defaultDataDir, defaultNick
+} from '../config.ts';
+import { MAX_BACKLOG_ENTRIES } from '../history/constants.ts';
 import { parseNick, parseRoomName } from '../chat/codec.ts';
+import { AUTHOR_BURST, AUTHOR_RATE } from '../chat/constants.ts';
+import { checkRateLimit } from '../chat/rate-limit.ts';
+import type { RateLimit } from '../chat/rate-limit.ts';
 import { DEFAULT_PROFILE_NAME, MEMBERSHIP_PROFILES } from '../membership/index.ts';
 import { VERSION } from '../version.ts';
 import { LOG_LEVELS } from './commands.ts';
@@ -21,6 +28,10 @@ export interface CliOptions {
   manual: boolean;
   script: string | undefined;
   adminToken: string | undefined;
+  historyLimit: number;
+  historyDays: number;
+  backlog: number;
+  roomRateLimit: RateLimit | false;
 }
 
 function validated<T>(parse: (value: string) => T): (value: string) => T {
@@ -39,6 +50,14 @@ function parseUrl(value: string): string {
   return value;
 }
 
+function wholeNumberIn(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
 function collectListen(value: string, previous: string[] | undefined): string[] {
   try {
     multiaddr(value);
@@ -46,6 +65,18 @@ function collectListen(value: string, previous: string[] | undefined): string[] 
     throw new InvalidArgumentError(`"${value}" is not a multiaddr (e.g. /ip4/127.0.0.1/tcp/0)`);
   }
   return [...(previous ?? []), value];
+}
+
+/** `RATE/BURST` (messages a second per author, and at once), or `off`. */
+export function parseRoomRateLimit(value: string): RateLimit | false {
+  if (value === 'off') return false;
+  const match = /^(\d+(?:\.\d+)?)\/(\d+)$/.exec(value);
+  if (!match) throw new Error(`"${value}" is not RATE/BURST (e.g. ${AUTHOR_RATE}/${AUTHOR_BURST}) or off`);
+  try {
+    return checkRateLimit({ rate: Number(match[1]), burst: Number(match[2]) });
+  } catch (err) {
+    throw new Error(`"${value}": ${(err as Error).message}`);
+  }
 }
 
 const LOOPBACK = /^\/(ip4\/127\.|ip6\/::1\/|dns4?\/localhost\/)/;
@@ -72,6 +103,15 @@ export function buildProgram(): Command {
     .addOption(new Option('--admin-token <token>', "the bootstrap API's admin token, for /bootstrap config").env('BOOTSTRAP_ADMIN_TOKEN'))
     .addOption(new Option('--membership-profile <name>', 'membership timings (see docs/membership.md)').env('CLI_CHAT_MEMBERSHIP_PROFILE')
       .choices(Object.keys(MEMBERSHIP_PROFILES)).default(DEFAULT_PROFILE_NAME))
+    .addOption(new Option('--history-limit <n>', 'messages kept per room and per direct conversation').env('CLI_CHAT_HISTORY_LIMIT')
+      .default(DEFAULT_HISTORY_LIMIT).argParser(wholeNumberIn(1, 1_000_000)))
+    .addOption(new Option('--history-days <days>', 'days messages are kept').env('CLI_CHAT_HISTORY_DAYS')
+      .default(DEFAULT_HISTORY_DAYS).argParser(wholeNumberIn(1, 36_500)))
+    .addOption(new Option('--backlog <n>', `messages shown from history and asked of members on joining a room (at most ${MAX_BACKLOG_ENTRIES})`)
+      .env('CLI_CHAT_BACKLOG').default(DEFAULT_BACKLOG).argParser(wholeNumberIn(1, MAX_BACKLOG_ENTRIES)))
+    .addOption(new Option('--room-rate-limit <rate/burst>', 'messages a second each author may send to a room, and at once; more are dropped ' +
+      'and lower the sender\'s score; off for no limit').env('CLI_CHAT_ROOM_RATE_LIMIT').default({ rate: AUTHOR_RATE, burst: AUTHOR_BURST }, `${AUTHOR_RATE}/${AUTHOR_BURST}`)
+      .argParser(validated(parseRoomRateLimit)))
     .addOption(new Option('--log-level <level>', 'log level (logs go to stderr, or to DATA_DIR/peer.log in a terminal)').env('CLI_CHAT_LOG_LEVEL')
       .choices(LOG_LEVELS).default('warn'))
     .showHelpAfterError('(run with --help for usage)')
@@ -85,7 +125,8 @@ export function parseArgs(argv: string[]): CliOptions {
   const o = program.opts<{
     nick?: string, bootstrap: string, dataDir?: string, listen?: string[], room: string | false,
     json: boolean, mdns?: boolean, hostBootstrap: boolean, membershipProfile: string, logLevel: string,
-    manual: boolean, script?: string, adminToken?: string
+    manual: boolean, script?: string, adminToken?: string, historyLimit: number, historyDays: number, backlog: number,
+    roomRateLimit: RateLimit | false
   }>();
   if (o.manual && program.getOptionValueSource('room') === 'cli') {
     program.error('error: --manual joins nothing by itself: drop --room and /join ROOM when ready', { exitCode: 2 });
@@ -106,6 +147,10 @@ export function parseArgs(argv: string[]): CliOptions {
     logLevel: o.logLevel,
     manual: o.manual,
     script: o.script,
-    adminToken: o.adminToken
+    adminToken: o.adminToken,
+    historyLimit: o.historyLimit,
+    historyDays: o.historyDays,
+    backlog: o.backlog,
+    roomRateLimit: o.roomRateLimit
   };
 }

@@ -17,7 +17,7 @@ export type Action =
   | 'bootstrap-join' | 'bootstrap-leave' | 'bootstrap-list' | 'bootstrap-refill'
   | 'bootstrap-config' | 'bootstrap-config-max-peers' | 'bootstrap-config-ttl'
   | 'members-join' | 'members-leave'
-  | 'join' | 'leave' | 'nick' | 'who'
+  | 'join' | 'leave' | 'nick' | 'who' | 'msg' | 'history' | 'show-outbox'
   | 'log-status' | 'log-level' | 'log-on' | 'log-off'
   | 'execute' | 'echo' | 'sleep' | 'help' | 'quit';
 
@@ -26,13 +26,14 @@ export const COMMAND_TREE: readonly CommandNode<Action>[] = [
     word: 'show', help: 'show the state of this peer and what it knows of the network',
     children: [
       { word: 'version', help: 'versions of cli-chat, its runtime and its protocols', action: 'show-version' },
-      { word: 'peers', help: 'open libp2p connections: peer ID and address', action: 'show-peers' },
+      { word: 'peers', help: 'open libp2p connections: peer ID, address and gossipsub score (graylisted: ignored)', action: 'show-peers' },
       { word: 'members', help: 'every member: state, nick, peer ID, address, incarnation, last RTT', action: 'show-members' },
       { word: 'rooms', help: 'joined rooms (the current one marked) and rooms other members are in', action: 'show-rooms' },
       { word: 'bootstrap', help: 'the bootstrap lease and the bootstrap set last received', action: 'show-bootstrap' },
       { word: 'config', help: 'the settings this peer runs with', action: 'show-config' },
-      { word: 'stats', help: 'membership protocol counters: traffic, refused input, health', action: 'show-stats' },
-      { word: 'processes', help: "this peer's subsystems and their state", action: 'show-processes' }
+      { word: 'stats', help: 'membership and chat counters: traffic, refused input, health, graylisted peers', action: 'show-stats' },
+      { word: 'processes', help: "this peer's subsystems and their state", action: 'show-processes' },
+      { word: 'outbox', help: 'direct messages waiting for their recipient to be reachable', action: 'show-outbox' }
     ]
   },
   {
@@ -72,6 +73,14 @@ export const COMMAND_TREE: readonly CommandNode<Action>[] = [
   {
     word: 'who', help: "who is in ROOM (default: the current room): nick, state, peer ID", action: 'who',
     args: [{ name: 'ROOM', help: 'a room name', optional: true, complete: 'rooms' }]
+  },
+  {
+    word: 'msg', help: 'send a direct message to MEMBER, acknowledged on delivery (queued while unreachable)', action: 'msg',
+    args: [{ name: 'MEMBER', help: 'a nick, nick#abcd or a peer ID', complete: 'members' }, { name: 'TEXT', help: 'the message', rest: true }]
+  },
+  {
+    word: 'history', help: 'the local log of your rooms and direct messages, newest N (default 20)', action: 'history',
+    args: [{ name: 'N', help: 'how many messages', optional: true }]
   },
   { word: 'rooms', help: 'same as /show rooms', action: 'show-rooms' },
   { word: 'peers', help: 'same as /show peers', action: 'show-peers' },

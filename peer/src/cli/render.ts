@@ -2,6 +2,7 @@
 import type { PeerEvent } from '../events.ts';
 import type { MemberView, MembershipServiceStats } from '../membership/index.ts';
 import type { ChatCounters } from '../peer.ts';
+import type { HistoryEntry } from '../history/store.ts';
 import { PLAIN } from './colour.ts';
 import type { Style } from './colour.ts';
 
@@ -67,11 +68,36 @@ function renderText(event: PeerEvent, currentRoom: string | undefined, style: St
       return `* ${event.nick} (${shortId(event.peerId)}) failed`;
     case 'stats':
       return formatStats(event.membership, event.chat);
+    case 'history': {
+      const from = event.source === 'local' ? 'this peer\'s history' : `history from ${shortId(event.peer ?? '')}`;
+      const lines = event.messages.map((m) => style.dim(`[${clock(m.ts)}] <${nameOf(m.from, m.nick)}> ${m.text}`));
+      const refused = event.rejected.length === 0 ? '' : `, ${event.rejected.length} refused (${[...new Set(event.rejected.map((r) => r.reason))].join(', ')})`;
+      return [style.dim(`-- #${event.room}: ${event.messages.length} messages from ${from}${refused} --`), ...lines,
+        ...(event.messages.length > 0 ? [style.dim(`-- end of history of #${event.room} --`)] : [])].join('\n');
+    }
+    case 'dm':
+      return `${style.dim(`[${clock(event.ts)}]`)} *${style.nick(nameOf(event.from, event.nick))}* ${event.text}`;
+    case 'dm-sent':
+      return `${style.dim(`[${clock(event.ts)}]`)} -> *${event.toNick}* ${event.text}`;
+    case 'dm-delivered':
+      return style.dim(`* delivered to ${event.toNick ?? shortId(event.to)}${event.queued ? ' (from the outbox)' : ''}`);
+    case 'dm-queued':
+      return `* ${event.message}`;
+    case 'dm-failed':
+      return `! a direct message to ${shortId(event.to)} failed: ${event.reason}`;
     case 'info':
       return event.message;
     case 'error':
       return `! ${event.message}`;
   }
+}
+
+/** One line of `/history`. */
+export function historyLine(e: HistoryEntry, names: ReadonlyMap<string, string>): string {
+  const when = new Date(e.ts).toISOString().replace('T', ' ').slice(0, 19);
+  const who = names.get(e.peer) ?? e.nick;
+  if (e.kind === 'room') return `${when} #${e.room} <${e.outgoing ? 'you' : who}> ${e.text}`;
+  return e.outgoing ? `${when} -> *${who}* ${e.text}` : `${when} *${who}* ${e.text}`;
 }
 
 /** Columns padded to their widest cell, two spaces apart. */
@@ -107,7 +133,7 @@ export function formatStats(s: MembershipServiceStats, chat: ChatCounters): stri
     `refused              ${s.badFrames} bad frames, ${s.rateLimitedFrames} over the rate limit, ${s.rejectedClaims} rejected claims`,
     `not sent             ${s.droppedSends} dropped (backpressure), ${s.unreachable} unreachable`,
     `self                 incarnation ${s.incarnation}, ${s.refutations} refutations, health ${s.health} (0 is healthy)`,
-    `chat                 ${chat.sent} sent, ${chat.received} received, ${chat.rejected} rejected`
+    `chat                 ${chat.sent} sent, ${chat.received} received, ${chat.rejected} rejected, ${chat.graylisted} peers graylisted`
   ].join('\n');
 }
 

@@ -13,6 +13,7 @@ import type { PeerEvent } from '../events.ts';
 import type { Peer } from '../peer.ts';
 import { MEMBERSHIP_PROTOCOL_ID } from '../membership/index.ts';
 import { ROOM_TOPIC_PREFIX } from '../chat/constants.ts';
+import { SCORE_THRESHOLDS } from '../node/constants.ts';
 import { VERSION } from '../version.ts';
 import { findMember } from '../member-lookup.ts';
 import { displayNames, roomMembers } from '../presence.ts';
@@ -20,7 +21,10 @@ import { CommandError, formatHelp, helpLines, nodeAt, parseLine, usageOf } from 
 import type { CommandNode } from './command-tree.ts';
 import { COMMAND_TREE, MAX_SLEEP_SECONDS } from './commands.ts';
 import type { Action, LogLevel } from './commands.ts';
-import { formatMembers, formatPairs, formatTable, shortId } from './render.ts';
+import { formatMembers, formatPairs, formatTable, historyLine, shortId } from './render.ts';
+import { DEFAULT_HISTORY_SHOWN } from '../config.ts';
+import { BACKLOG_PROTOCOL } from '../history/constants.ts';
+import { DM_PROTOCOL } from '../direct/messages.ts';
 import type { LogSink } from './log-sink.ts';
 
 /** Scripts may run scripts, but not forever: a script that runs itself stops here. */
@@ -108,12 +112,17 @@ export class CommandRunner {
           libp2p: libp2pVersion,
           'bootstrap API': API_PREFIX,
           membership: MEMBERSHIP_PROTOCOL_ID,
-          chat: `${ROOM_TOPIC_PREFIX}ROOM (gossipsub topics)`
+          chat: `${ROOM_TOPIC_PREFIX}ROOM (gossipsub topics)`,
+          backlog: BACKLOG_PROTOCOL,
+          'direct messages': DM_PROTOCOL
         }));
         return;
       case 'show-peers': {
         const conns = peer.connections();
-        this.info(conns.length === 0 ? 'no connected peers' : formatTable(['PEER', 'ADDRESS'], conns.map((c) => [shortId(c.peerId), c.addr])));
+        // A graylisted peer stays connected, but gossipsub drops everything it sends unread.
+        const score = (s: number): string => `${s.toFixed(1)}${s < SCORE_THRESHOLDS.graylistThreshold ? ' (graylisted)' : ''}`;
+        this.info(conns.length === 0 ? 'no connected peers'
+          : formatTable(['PEER', 'ADDRESS', 'SCORE'], conns.map((c) => [shortId(c.peerId), c.addr, score(c.score)])));
         return;
       }
       case 'show-members':
@@ -201,6 +210,23 @@ export class CommandRunner {
         const here = roomMembers(members, room);
         this.info(here.length === 0 ? `nobody announces #${room}` : `#${room} (${here.length}):\n${formatTable(['NICK', 'STATE', 'PEER'],
           here.map((m) => [`${names.get(m.id) ?? m.meta.nick}${m.id === peer.peerId ? ' (you)' : ''}`, m.state, shortId(m.id)]))}`);
+        return;
+      }
+      case 'msg':
+        await peer.sendDirect(arg as string, args[1] as string);
+        return;
+      case 'history': {
+        const limit = arg === undefined ? DEFAULT_HISTORY_SHOWN : wholeNumber(arg, 'N');
+        const entries = peer.history(limit);
+        const names = displayNames(peer.members());
+        this.info(entries.length === 0 ? 'no messages in the local history yet' : entries.map((e) => historyLine(e, names)).join('\n'));
+        return;
+      }
+      case 'show-outbox': {
+        const waiting = peer.outbox();
+        const names = displayNames(peer.members());
+        this.info(waiting.length === 0 ? 'the outbox is empty' : formatTable(['TO', 'QUEUED', 'TEXT'],
+          waiting.map((e) => [names.get(e.to) ?? shortId(e.to), new Date(e.ts).toISOString().replace('T', ' ').slice(0, 19), e.text])));
         return;
       }
       case 'nick':

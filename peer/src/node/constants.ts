@@ -81,6 +81,16 @@ export const SCORE_THRESHOLDS: PeerScoreThresholds = {
  * topped up to D subscribers above publishThreshold). Four quick ones cross
  * gossipThreshold; a steady one a second holds the counter near 10, i.e. -100: graylisted.
  *
+ * A flood: each message an author sends us itself beyond its rate limit (chat/constants.ts,
+ * 20 a second after a burst of 60) counts as one invalid message of that author, never of a
+ * peer forwarding it, and counts at once (penalise() in gossipsub.ts). About ten such
+ * messages graylist it: 10^2 = 100 > 80 + at most 10 of positive score. Its RPCs are then
+ * dropped unread and it is pruned from the mesh, until the counter has decayed below 9.5
+ * (0.5 s from 10, 7 s from 20); let back, it finds only what its bucket refilled meanwhile,
+ * and a few messages later it is graylisted again. So a flooder at any rate gets through
+ * what the limit lets any author send, and costs each neighbour the reading of its RPCs
+ * and a few validations a second. Ten over the limit suffice: no weight needed changing.
+ *
  * Mesh delivery penalties (P3, P3b) are off: a quiet chat room delivers nothing for
  * minutes, and gossipsub's default of 20 deliveries per window would graylist every
  * peer of every quiet room. Positive terms (time in mesh, first deliveries) each add at

@@ -34,18 +34,28 @@ type RpcMessage = Parameters<GossipsubOpts['fastMsgIdFn']>[0];
 
 /**
  * Members of the class that `pubsub()` reaches into: the live score parameters (gossipsub
- * copies scoreParams at construction) and the forwarding of a received message.
+ * copies scoreParams at construction), the invalid-message counter, the caches in front of
+ * a peer's score, and the forwarding of a received message.
  */
 interface Internals {
-  score?: { params?: { topics?: Record<string, TopicScoreParams> } };
+  score?: {
+    params?: { topics?: Record<string, TopicScoreParams> },
+    rejectInvalidMessage?: (from: string, topic: string) => void,
+    scoreCache?: Map<string, unknown>
+  };
+  acceptFromWhitelist?: Map<string, unknown>;
   forwardMessage?: (msgIdStr: string, rawMsg: RpcMessage, propagationSource?: string, excludePeers?: Set<string>) => void;
+  mcache?: { get(msgId: Uint8Array): RpcMessage | undefined };
 }
 
 function assertPubsub(service: GossipSub): asserts service is Pubsub & Required<Internals> {
   const candidate = service as Partial<Pubsub> & Internals;
   if (typeof candidate.getMeshPeers !== 'function' || typeof candidate.getScore !== 'function' ||
-    typeof candidate.score?.params?.topics !== 'object' || typeof candidate.forwardMessage !== 'function') {
-    throw new Error('this gossipsub implementation lacks getMeshPeers, getScore, score.params.topics or forwardMessage, which the peer needs');
+    typeof candidate.score?.params?.topics !== 'object' || typeof candidate.score.rejectInvalidMessage !== 'function' ||
+    !(candidate.score.scoreCache instanceof Map) || !(candidate.acceptFromWhitelist instanceof Map) ||
+    typeof candidate.forwardMessage !== 'function' || typeof candidate.mcache?.get !== 'function') {
+    throw new Error('this gossipsub implementation lacks getMeshPeers, getScore, score.params.topics, score.rejectInvalidMessage, ' +
+      'score.scoreCache, acceptFromWhitelist, forwardMessage or mcache, which the peer needs');
   }
 }
 
@@ -136,6 +146,14 @@ export function publishWithId(service: Pubsub, topic: string, data: Uint8Array, 
 }
 
 /**
+ * The message this node just published, as gossipsub signed it (from its message cache,
+ * where publish() puts it): history keeps our own messages verifiable too.
+ */
+export function publishedMessage(service: Pubsub, id: Uint8Array): RpcMessage | undefined {
+  return (service as Pubsub & Internals).mcache?.get(id);
+}
+
+/**
  * A cheap key for a copy of a message as it arrives: author and sequence number. Gossipsub
  * maps it to the real ID once one copy has passed signature verification, so every further
  * copy is recognised as a duplicate without verifying its signature again (verification
@@ -198,4 +216,24 @@ export function scoreTopic(service: Pubsub, topic: string, params: TopicScorePar
   const topics = (service as Pubsub & Internals).score?.params?.topics;
   if (topics === undefined) throw new Error('gossipsub exposes no score parameters');
   topics[topic] = { ...params };
+}
+
+/**
+ * Counts one invalid message (P4) against `peerId` on the scored `topic`, as a Reject from
+ * the topic validator does, without marking any message invalid: gossipsub penalises every
+ * peer that later forwards a copy of a message it holds invalid. The penalty applies from
+ * the peer's next RPC on: gossipsub would otherwise judge it for up to a heartbeat by the
+ * score computed before, and not at all for 128 RPCs or a second once that was >= 0, which
+ * let a flooder at thousands a second get a thousand messages verified and validated.
+ */
+export function penalise(service: Pubsub, peerId: string, topic: string): void {
+  const internals = service as Pubsub & Required<Internals>;
+  internals.score.rejectInvalidMessage?.(peerId, topic);
+  internals.score.scoreCache?.delete(peerId);
+  internals.acceptFromWhitelist.delete(peerId);
+}
+
+/** The peers whose score is below graylistThreshold: gossipsub drops everything they send unread. */
+export function graylistedPeers(service: Pubsub): string[] {
+  return service.getPeers().map((p) => p.toString()).filter((id) => service.getScore(id) < SCORE_THRESHOLDS.graylistThreshold);
 }

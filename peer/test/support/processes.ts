@@ -93,6 +93,16 @@ export function startPeer(args: string[], env: NodeJS.ProcessEnv = {}): PeerProc
   return new Proc<PeerEvent>(['peer/src/main.ts', '--json', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', ...args], parseJsonLine, env);
 }
 
+/** What support/flooder.ts prints, one JSON object a line. */
+export type FlooderEvent =
+  | { type: 'ready', peerId: string }
+  | { type: 'progress' | 'stopped', sent: number, failed: number, ms: number };
+
+/** Starts support/flooder.ts: a node that floods a room once it reads `start`; see there for its flags and `Proc` for `launcher`. */
+export function startFlooder(args: string[], launcher: readonly string[] = []): Proc<FlooderEvent> {
+  return new Proc<FlooderEvent>(['peer/test/support/flooder.ts', ...args], (line) => JSON.parse(line) as FlooderEvent, {}, launcher);
+}
+
 /** Starts the bootstrap server as `npm run bootstrap-server -- <args>` does; resolves with its URL. */
 export async function startBootstrapServer(args: string[] = [], host = '127.0.0.1', launcher: readonly string[] = []): Promise<{ proc: Proc<string>, url: string }> {
   const proc = new Proc<string>(['bootstrap-server/src/main.ts', '--host', host, '--port', '0', ...args], (line) => line, {}, launcher);
