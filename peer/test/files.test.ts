@@ -18,9 +18,10 @@ import { lpStream } from '@libp2p/utils';
 import { connectionOptions } from '../src/node/create-node.ts';
 import { FileTransfer, FileTransferError } from '../src/files/index.ts';
 import type { FileTransferEvents, FileTransferInit } from '../src/files/index.ts';
-import { FileDecodeError, decodeOffer, decodeReply, decodeResult, encodeFileMessage } from '../src/files/codec.ts';
+import { decodeOffer, decodeReply, decodeResult, encodeFileMessage } from '../src/files/codec.ts';
+import { WireError } from '../src/wire/json-frame.ts';
 import type { FileOffer, FileReply, FileResult } from '../src/files/codec.ts';
-import { CHUNK_BYTES, FILE_PROTOCOL_ID, MAX_HEADER_BYTES, MAX_SAVED_NAME_BYTES } from '../src/files/constants.ts';
+import { CHUNK_BYTES, FILE_PROTOCOL_ID, MAX_HEADER_BYTES, MAX_SAVED_NAME_BYTES, OFFER_BURST } from '../src/files/constants.ts';
 import { safeFileName, uniqueName } from '../src/files/safe-name.ts';
 import { drained, sendBytes } from '../src/files/send-bytes.ts';
 import type { Stream } from '@libp2p/interface';
@@ -95,10 +96,10 @@ describe('file codec', () => {
     try {
       fn();
     } catch (err) {
-      expect(err).toBeInstanceOf(FileDecodeError);
-      return (err as FileDecodeError).reason;
+      expect(err).toBeInstanceOf(WireError);
+      return (err as WireError).reason;
     }
-    throw new Error('expected a FileDecodeError');
+    throw new Error('expected a WireError');
   };
 
   it('round-trips every message', () => {
@@ -117,8 +118,9 @@ describe('file codec', () => {
     expect(reasonOf(() => decodeOffer(new TextEncoder().encode('{"v":1,')))).toBe('not-json');
     expect(reasonOf(() => decodeOffer(encoded([offer])))).toBe('bad-shape');
     expect(reasonOf(() => decodeOffer(encoded({ ...offer, v: 2 })))).toBe('unsupported-version');
-    expect(reasonOf(() => decodeOffer(encoded({ ...offer, type: 'accept' })))).toBe('bad-type');
-    expect(reasonOf(() => decodeReply(encoded(offer)))).toBe('bad-type');
+    expect(reasonOf(() => decodeOffer(encoded({ ...offer, type: 'accept' })))).toBe('bad-shape');
+    expect(reasonOf(() => decodeReply(encoded(offer)))).toBe('bad-shape');
+    expect(reasonOf(() => decodeResult(encoded({ v: 1, type: 'accept' })))).toBe('bad-shape');
     expect(reasonOf(() => decodeOffer(encoded({ ...offer, extra: 1 })))).toBe('bad-shape');
     expect(reasonOf(() => decodeOffer(encoded({ ...offer, size: -1 })))).toBe('bad-shape');
     expect(reasonOf(() => decodeOffer(encoded({ ...offer, size: 1.5 })))).toBe('bad-shape');
@@ -228,7 +230,11 @@ async function rawSend(from: Libp2p, to: Libp2p, offer: FileOffer | Uint8Array, 
   const lp = lpStream(stream);
   await lp.write(offer instanceof Uint8Array ? offer : encodeFileMessage(offer));
   const reply = decodeReply((await lp.read({ signal: AbortSignal.timeout(WAIT_MS) })).subarray());
-  if (reply.type !== 'accept' || data === undefined) return { reply };
+  if (reply.type !== 'accept' || data === undefined) {
+    // A stream left open counts against the receiver's inbound stream limit for this connection.
+    stream.abort(new Error('done with this offer'));
+    return { reply };
+  }
   if (!stream.send(data)) await drained(stream, AbortSignal.timeout(WAIT_MS));
   await stream.close().catch(() => undefined);
   const result = decodeResult((await lp.read({ signal: AbortSignal.timeout(WAIT_MS) })).subarray());
@@ -263,7 +269,7 @@ describe('file transfer between three nodes', () => {
   let a: Libp2p, b: Libp2p, c: Libp2p;
   let root: string;
   let filesA: FileTransfer, filesB: FileTransfer, filesC: FileTransfer;
-  let seenA: Recorder, seenB: Recorder, seenC: Recorder;
+  let seenA: Recorder, seenB: Recorder;
   let downloadsB: string;
   const members = new Set<string>();
 
@@ -302,7 +308,7 @@ describe('file transfer between three nodes', () => {
     root = await mkdtemp(join(tmpdir(), 'cli-chat-files-'));
     await mkdir(join(root, 'src'));
     [filesA, filesB, filesC] = await Promise.all([transfer(a, 'a'), transfer(b, 'b', { autoAcceptBytes: 1024 * 1024 }), transfer(c, 'c')]);
-    [seenA, seenB, seenC] = [new Recorder(filesA), new Recorder(filesB), new Recorder(filesC)];
+    [seenA, seenB] = [new Recorder(filesA), new Recorder(filesB)];
     downloadsB = join(root, 'b', 'downloads');
   });
 
@@ -317,7 +323,7 @@ describe('file transfer between three nodes', () => {
     const path = join(root, 'src', 'holiday photos.tar.gz');
     await writeFile(path, data);
 
-    const sent = await filesA.send(b.peerId.toString(), path);
+    const sent = await (await filesA.send(b.peerId.toString(), path)).result;
     const received = await seenB.next('received', sent.id);
     expect(sent).toMatchObject({ to: b.peerId.toString(), name: 'holiday photos.tar.gz', size: data.byteLength, sha256: sha256(data) });
     expect(received).toMatchObject({
@@ -335,7 +341,7 @@ describe('file transfer between three nodes', () => {
     expect(seenB.of('failed')).toEqual([]);
 
     // The same name again is saved beside it, not over it.
-    const again = await filesA.send(b.peerId.toString(), path);
+    const again = await (await filesA.send(b.peerId.toString(), path)).result;
     expect((await seenB.next('received', again.id)).name).toBe('holiday photos (1).tar.gz');
     await expectDownloads('holiday photos (1).tar.gz', 'holiday photos.tar.gz');
   });
@@ -343,7 +349,7 @@ describe('file transfer between three nodes', () => {
   it('sends an empty file', async () => {
     const path = join(root, 'src', 'empty');
     await writeFile(path, '');
-    const sent = await filesA.send(b.peerId.toString(), path);
+    const sent = await (await filesA.send(b.peerId.toString(), path)).result;
     const received = await seenB.next('received', sent.id);
     expect(received).toMatchObject({ name: 'empty', size: 0, sha256: sha256(new Uint8Array(0)) });
     expect(await readFile(received.path as string)).toHaveLength(0);
@@ -376,16 +382,20 @@ describe('file transfer between three nodes', () => {
     const data = randomBytes(2 * 1024 * 1024);
     const path = join(root, 'src', 'big.bin');
     await writeFile(path, data);
-    const sending = filesA.send(b.peerId.toString(), path);
+    const sending = await filesA.send(b.peerId.toString(), path);
     const offered = await seenB.next('file-offered');
-    expect(offered).toMatchObject({ from: a.peerId.toString(), name: 'big.bin', size: data.byteLength, needsAccept: true, why: ['too-large'] });
+    expect(offered).toMatchObject({ id: sending.id, from: a.peerId.toString(), name: 'big.bin', size: data.byteLength, needsAccept: true, why: ['too-large'] });
     const id = offered.id as string;
     expect(await seenA.next('waiting', id)).toMatchObject({ reason: 'too-large' });
     expect(filesB.pending()).toMatchObject([{ id, name: 'big.bin', why: ['too-large'] }]);
+    expect(filesA.transfers()).toMatchObject([{ id, direction: 'send', state: 'waiting', bytes: 0 }]);
+    expect(filesB.transfers()).toMatchObject([{ id, direction: 'receive', state: 'pending', size: data.byteLength }]);
     expect(() => filesB.accept('0'.repeat(32))).toThrow(FileTransferError);
+    expect(() => filesB.accept('not hex')).toThrow(/no offer/);
 
-    filesB.reject(id);
-    await expectReason(sending, 'rejected');
+    // The start of an ID names it, as the console shows IDs shortened.
+    expect(filesB.reject(id.slice(0, 8).toUpperCase())).toBe(id);
+    await expectReason(sending.result, 'rejected');
     expect(await seenA.next('failed', id)).toMatchObject({ direction: 'send', reason: 'rejected' });
     expect(await seenB.next('failed', id)).toMatchObject({ direction: 'receive', reason: 'rejected' });
     expect(filesB.pending()).toEqual([]);
@@ -397,21 +407,21 @@ describe('file transfer between three nodes', () => {
     const data = randomBytes(2 * 1024 * 1024);
     const path = join(root, 'src', 'big.bin');
     await writeFile(path, data);
-    const sending = filesA.send(b.peerId.toString(), path);
+    const sending = await filesA.send(b.peerId.toString(), path);
     const id = (await seenB.next('file-offered')).id as string;
-    filesB.accept(id);
-    const sent = await sending;
+    expect(filesB.accept(id)).toBe(id);
+    const sent = await sending.result;
     const received = await seenB.next('received', id);
     expect(sent.id).toBe(id);
     expect((await readFile(received.path as string)).equals(data)).toBe(true);
 
     const small = join(root, 'src', 'note.txt');
     await writeFile(small, 'hello from a stranger');
-    const fromC = filesC.send(b.peerId.toString(), small);
-    const offered = await seenB.next('file-offered', (await seenC.next('offered')).id as string);
+    const fromC = await filesC.send(b.peerId.toString(), small);
+    const offered = await seenB.next('file-offered', fromC.id);
     expect(offered).toMatchObject({ from: c.peerId.toString(), needsAccept: true, why: ['not-member'], mime: 'text/plain' });
     filesB.accept(offered.id as string);
-    await fromC;
+    await fromC.result;
     await seenB.next('received', offered.id as string);
     await expectDownloads('big.bin', 'note.txt');
   });
@@ -421,12 +431,12 @@ describe('file transfer between three nodes', () => {
     await writeFile(join(downloadsB, 'existing.bin'), randomBytes(9_000));
     const path = join(root, 'src', 'two-k.bin');
     await writeFile(path, randomBytes(2_000));
-    const sending = filesA.send(b.peerId.toString(), path);
+    const sending = await filesA.send(b.peerId.toString(), path);
     const offered = await seenB.next('file-offered');
     expect(offered).toMatchObject({ needsAccept: true, why: ['over-quota'] });
     // Stopping ends the waiting offer: both sides are told.
     await filesB.stop();
-    await expectReason(sending, 'rejected');
+    await expectReason(sending.result, 'rejected');
     expect(await seenB.next('failed', offered.id as string)).toMatchObject({ reason: 'stopped' });
     await expectDownloads('existing.bin');
   });
@@ -435,12 +445,12 @@ describe('file transfer between three nodes', () => {
     await restartB('s', { autoAcceptBytes: 64 * 1024 * 1024 });
     const path = join(root, 'src', 'large.bin');
     await writeFile(path, randomBytes(40 * 1024 * 1024));
-    const sending = filesA.send(b.peerId.toString(), path);
-    const id = (await seenB.next('progress')).id as string;
+    const sending = await filesA.send(b.peerId.toString(), path);
+    const id = (await seenB.next('progress', sending.id)).id as string;
     await filesB.stop();
     expect(await seenB.next('failed', id)).toMatchObject({ direction: 'receive', reason: 'stopped' });
     await expectDownloads();
-    const err = await sending.then(() => undefined, (e: unknown) => e);
+    const err = await sending.result.then(() => undefined, (e: unknown) => e);
     expect(['stopped', 'connection']).toContain((err as FileTransferError).reason);
     expect(seenB.of('received')).toEqual([]);
   });
@@ -488,6 +498,18 @@ describe('file transfer between three nodes', () => {
     expect((await rawSend(a, b, offer, data)).result).toEqual({ v: 1, type: 'done' });
     await expectDownloads('fine.bin');
     expect(seenB.of('file-offered').map((o) => o.id)).toEqual([offer.id]);
+  });
+
+  it('refuses offers from a peer that makes them too fast, and counts them', async () => {
+    const bad = new TextEncoder().encode('{"v":1,"type":"offer"');
+    const replies: string[] = [];
+    while (replies.length < 2 * OFFER_BURST && !replies.includes('rate-limited')) {
+      const { reply } = await rawSend(c, b, bad);
+      replies.push(reply.type === 'reject' ? reply.reason : reply.type);
+    }
+    expect(replies.filter((r) => r === 'bad-offer').length).toBeGreaterThanOrEqual(OFFER_BURST);
+    expect(replies.at(-1)).toBe('rate-limited');
+    expect(filesB.stats()).toMatchObject({ refused: 1 });
   });
 
   it('survives a sender that streams bytes before any decision', async () => {

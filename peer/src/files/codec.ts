@@ -4,12 +4,13 @@
  * On a stream the sender writes an offer, the receiver answers with a reply (accept,
  * pending then accept or reject, or reject), the sender streams exactly `size` raw bytes
  * and closes its side, and the receiver ends with a result (done or failed). Each control
- * message is UTF-8 JSON in one length-prefixed frame. Decoding is strict: size is checked
- * before parsing, the bytes must be valid UTF-8, the object must match its schema exactly
- * (no extra fields). Anything else is a FileDecodeError naming the problem.
+ * message is UTF-8 JSON in one length-prefixed frame, decoded as strictly as the other
+ * direct-stream protocols' (../wire/json-frame.ts): size first, UTF-8, JSON, the version,
+ * then an exact schema (no extra fields) of what may come at that point of the exchange.
+ * Anything else is a WireError.
  */
 import Type from 'typebox';
-import { Compile } from 'typebox/compile';
+import { jsonFrameCodec } from '../wire/json-frame.ts';
 import { FILE_PROTOCOL_VERSION, MAX_FILE_BYTES, MAX_HEADER_BYTES, MAX_OFFERED_NAME_LENGTH } from './constants.ts';
 
 /** Reason codes on the wire: short, lower-case, safe to print. */
@@ -35,116 +36,41 @@ const RejectSchema = Type.Object({ v: V, type: Type.Literal('reject'), reason: R
 const DoneSchema = Type.Object({ v: V, type: Type.Literal('done') }, { additionalProperties: false });
 const FailedSchema = Type.Object({ v: V, type: Type.Literal('failed'), reason: REASON }, { additionalProperties: false });
 
+const ReplySchema = Type.Union([AcceptSchema, PendingSchema, RejectSchema]);
+const ResultSchema = Type.Union([DoneSchema, FailedSchema]);
+
 export type FileOffer = Type.Static<typeof FileOfferSchema>;
-export type FileReply = Type.Static<typeof AcceptSchema> | Type.Static<typeof PendingSchema> | Type.Static<typeof RejectSchema>;
-export type FileResult = Type.Static<typeof DoneSchema> | Type.Static<typeof FailedSchema>;
+export type FileReply = Type.Static<typeof ReplySchema>;
+export type FileResult = Type.Static<typeof ResultSchema>;
 export type FileMessage = FileOffer | FileReply | FileResult;
 
-const checkers = {
-  offer: Compile(FileOfferSchema),
-  accept: Compile(AcceptSchema),
-  pending: Compile(PendingSchema),
-  reject: Compile(RejectSchema),
-  done: Compile(DoneSchema),
-  failed: Compile(FailedSchema)
-};
+const offerCodec = jsonFrameCodec('file offer', FileOfferSchema, FILE_PROTOCOL_VERSION, MAX_HEADER_BYTES);
+const replyCodec = jsonFrameCodec('file reply', ReplySchema, FILE_PROTOCOL_VERSION, MAX_HEADER_BYTES);
+const resultCodec = jsonFrameCodec('file result', ResultSchema, FILE_PROTOCOL_VERSION, MAX_HEADER_BYTES);
 
-type MessageType = keyof typeof checkers;
-
-/** Why a control message was refused; stable codes for logs and the peer's answer. */
-export type FileDecodeReason = 'too-large' | 'not-utf8' | 'not-json' | 'unsupported-version' | 'bad-type' | 'bad-shape';
-
-/** A control message that cannot be accepted. The only error the decode functions throw. */
-export class FileDecodeError extends Error {
-  readonly reason: FileDecodeReason;
-
-  constructor(reason: FileDecodeReason, message: string) {
-    super(message);
-    this.name = 'FileDecodeError';
-    this.reason = reason;
-  }
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-const utf8Encoder = new TextEncoder();
-
-/** Encodes a message after checking it against the schema a receiver applies. */
+/** Encodes a message after checking it against the schema a receiver applies; throws TypeError if it does not pass. */
 export function encodeFileMessage(message: FileMessage): Uint8Array {
-  const type = message.type;
-  if (!checkers[type].Check(message)) throw new FileDecodeError('bad-shape', shapeProblem(type, message));
-  // Fixed key order, so an encoding is a function of the message alone.
-  const fields: Record<string, unknown> = message.type === 'offer'
-    ? { v: message.v, type: message.type, id: message.id, name: message.name, size: message.size, mime: message.mime, sha256: message.sha256 }
-    : { v: message.v, type: message.type, ...('reason' in message ? { reason: message.reason } : {}) };
-  const bytes = utf8Encoder.encode(JSON.stringify(fields));
-  if (bytes.byteLength > MAX_HEADER_BYTES) {
-    throw new FileDecodeError('too-large', `message is ${bytes.byteLength} bytes; the limit is ${MAX_HEADER_BYTES}`);
+  switch (message.type) {
+    case 'offer':
+      return offerCodec.encode(message);
+    case 'accept':
+    case 'pending':
+    case 'reject':
+      return replyCodec.encode(message);
+    case 'done':
+    case 'failed':
+      return resultCodec.encode(message);
   }
-  return bytes;
 }
 
-/** Decodes the first message on a stream. Throws only FileDecodeError. */
-export function decodeOffer(bytes: Uint8Array): FileOffer {
-  return decodeAs(bytes, ['offer']) as FileOffer;
-}
+/** Decodes the first message on a stream. Throws only WireError. */
+export const decodeOffer = (bytes: Uint8Array): FileOffer => offerCodec.decode(bytes);
 
-/** Decodes the receiver's answer to an offer. Throws only FileDecodeError. */
-export function decodeReply(bytes: Uint8Array): FileReply {
-  return decodeAs(bytes, ['accept', 'pending', 'reject']) as FileReply;
-}
+/** Decodes the receiver's answer to an offer. Throws only WireError. */
+export const decodeReply = (bytes: Uint8Array): FileReply => replyCodec.decode(bytes);
 
-/** Decodes the receiver's last message, after the bytes. Throws only FileDecodeError. */
-export function decodeResult(bytes: Uint8Array): FileResult {
-  return decodeAs(bytes, ['done', 'failed']) as FileResult;
-}
-
-function decodeAs(bytes: Uint8Array, expected: readonly MessageType[]): FileMessage {
-  if (bytes.byteLength > MAX_HEADER_BYTES) {
-    throw new FileDecodeError('too-large', `message is ${bytes.byteLength} bytes; the limit is ${MAX_HEADER_BYTES}`);
-  }
-  let json: string;
-  try {
-    json = utf8.decode(bytes);
-  } catch {
-    throw new FileDecodeError('not-utf8', 'message is not valid UTF-8');
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    throw new FileDecodeError('not-json', 'message is not JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new FileDecodeError('bad-shape', 'message is not a JSON object');
-  }
-  if ('v' in value && value.v !== FILE_PROTOCOL_VERSION) {
-    throw new FileDecodeError('unsupported-version', `message version ${describe(value.v)} is not supported (this peer speaks ${FILE_PROTOCOL_VERSION})`);
-  }
-  const type = 'type' in value ? value.type : undefined;
-  const known = expected.find((t) => t === type);
-  if (known === undefined) {
-    throw new FileDecodeError('bad-type', `message type ${describe(type)} is not one of ${expected.join(', ')}`);
-  }
-  const checker = checkers[known];
-  if (!checker.Check(value)) throw new FileDecodeError('bad-shape', shapeProblem(known, value));
-  return value;
-}
-
-function shapeProblem(type: MessageType, value: unknown): string {
-  const first = checkers[type].Errors(value)[0];
-  if (!first) return `${type} does not match its schema`;
-  const field = first.instancePath.slice(1).replaceAll('/', '.');
-  if (first.schemaPath === '#/additionalProperties') return `${type} has an unknown field ${quote(field)}`;
-  return field === '' ? `${type} ${first.message}` : `${type} field ${quote(field)} ${first.message}`;
-}
-
-/** Describes a remote field without converting it: String() throws on objects such as {"toString":1}. */
-function describe(v: unknown): string {
-  if (typeof v === 'number') return String(v);
-  if (typeof v === 'string') return quote(v);
-  if (v === null || v === undefined) return String(v);
-  return `of type ${Array.isArray(v) ? 'array' : typeof v}`;
-}
+/** Decodes the receiver's last message, after the bytes. Throws only WireError. */
+export const decodeResult = (bytes: Uint8Array): FileResult => resultCodec.decode(bytes);
 
 /**
  * Quotes a string that may come from a remote peer for an error message, escaping

@@ -88,3 +88,7 @@ export const PROGRESS_INTERVAL_MS = 250;
 
 /** Partial files are `.partial-<id>` in the downloads directory; sanitized names never start with a dot. */
 export const PARTIAL_PREFIX = '.partial-';
+
+/** Offers one peer may make: a burst (a script sending a folder's files), then this many a second. */
+export const OFFER_BURST = 16;
+export const OFFER_RATE_PER_S = 2;

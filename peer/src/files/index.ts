@@ -14,7 +14,8 @@
 export { FileTransfer } from './transfer.ts';
 export type {
   FileFailedEvent, FileOfferedEvent, FileOfferSentEvent, FileProgressEvent, FileReceivedEvent, FileSentEvent,
-  FileTransferEvents, FileTransferInit, FileTransferNode, FileTransferStats, FileWaitingEvent, PendingOffer, PendingReason
+  FileTransferEvents, FileTransferInit, FileTransferNode, FileTransferStats, FileWaitingEvent, OutgoingFile, PendingOffer, PendingReason,
+  TransferView
 } from './transfer.ts';
 export { FileTransferError } from './errors.ts';
 export type { FileFailReason, FileInputReason, FileTransferErrorReason } from './errors.ts';

@@ -16,13 +16,16 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { lpStream } from '@libp2p/utils';
 import type { LengthPrefixedStream } from '@libp2p/utils';
 import type { Logger } from 'pino';
-import { FileDecodeError, decodeOffer, decodeReply, decodeResult, encodeFileMessage, quote } from './codec.ts';
+import { FrameBudgets } from '../membership/frame-budget.ts';
+import { WireError } from '../wire/json-frame.ts';
+import { OncePerPeer } from '../wire/once-per-peer.ts';
+import { decodeOffer, decodeReply, decodeResult, encodeFileMessage, quote } from './codec.ts';
 import type { FileMessage, FileOffer, FileReply, FileResult } from './codec.ts';
 import {
   DEFAULT_AUTO_ACCEPT_BYTES, DEFAULT_DOWNLOADS_QUOTA_BYTES, DIAL_TIMEOUT_MS, FILE_PROTOCOL_ID, FILE_PROTOCOL_VERSION,
   HEADER_TIMEOUT_MS, MAX_ACTIVE_PER_PEER, MAX_ACTIVE_TOTAL, MAX_FILE_BYTES, MAX_HEADER_BYTES, MAX_INBOUND_STREAMS,
-  MAX_PENDING_PER_PEER, MAX_PENDING_TOTAL, OFFER_TIMEOUT_MS, PARTIAL_PREFIX, PROGRESS_INTERVAL_MS, REPLY_TIMEOUT_MS,
-  STALL_TIMEOUT_MS
+  MAX_PENDING_PER_PEER, MAX_PENDING_TOTAL, OFFER_BURST, OFFER_RATE_PER_S, OFFER_TIMEOUT_MS, PARTIAL_PREFIX, PROGRESS_INTERVAL_MS,
+  REPLY_TIMEOUT_MS, STALL_TIMEOUT_MS
 } from './constants.ts';
 import { downloadsUsage, partialPath, prepareDownloads, publishPartial, removeIfPresent } from './downloads.ts';
 import { FileTransferError, asTransferError, deadline } from './errors.ts';
@@ -150,8 +153,46 @@ export interface FileTransferStats {
   failed: number;
   /** Streams whose first message was not a valid offer. */
   badOffers: number;
-  /** Offers refused at once: busy, duplicate id, stopping. */
+  /** Offers refused at once: busy, rate-limited, duplicate id, stopping. */
   refused: number;
+}
+
+/** A file on its way out: what send() resolves with once the file is checked and hashed. */
+export interface OutgoingFile {
+  id: string;
+  name: string;
+  size: number;
+  mime: string;
+  sha256: string;
+  /**
+   * Settles when the transfer ends: the `sent` event's detail, or a FileTransferError
+   * (also reported as `failed`). Tracked here, so leaving it unawaited is safe.
+   */
+  result: Promise<FileSentEvent>;
+}
+
+/** A transfer in either direction that has not ended, as transfers() lists it. */
+export interface TransferView {
+  id: string;
+  direction: 'send' | 'receive';
+  peer: string;
+  name: string;
+  size: number;
+  /** Bytes through so far. */
+  bytes: number;
+  /**
+   * send: `connecting`, `offered` (no answer yet), `waiting` (the recipient's user is asked),
+   * `sending`; receive: `deciding`, `pending` (waits for accept or reject here), `receiving`.
+   */
+  state: 'connecting' | 'offered' | 'waiting' | 'sending' | 'deciding' | 'pending' | 'receiving';
+}
+
+interface Outgoing {
+  readonly to: string;
+  readonly name: string;
+  readonly size: number;
+  bytes: number;
+  state: 'connecting' | 'offered' | 'waiting' | 'sending';
 }
 
 /** An inbound offer from the moment it is decoded until it ends. */
@@ -164,6 +205,7 @@ interface Incoming {
   reserved: boolean;
   why: PendingReason[];
   expiresAt: number;
+  bytes: number;
   /** Set while pending: settles the wait with accept() (undefined) or an error. */
   decide?: (refusal: FileTransferError | undefined) => void;
 }
@@ -172,9 +214,6 @@ const LP_OPTIONS = { maxDataLength: MAX_HEADER_BYTES, maxBufferSize: 2 * MAX_HEA
 
 /** A remote that keeps its side open after our last message is reset after this. */
 const CLOSE_GRACE_MS = 5_000;
-
-/** Peers whose first bad offer was logged as a warning; later ones go to debug. */
-const MAX_WARNED_PEERS = 1_024;
 
 /** Failure codes a recipient may report that mean the same here. */
 const REMOTE_FAILURES: ReadonlySet<string> = new Set<FileFailReason>(['too-short', 'too-long', 'hash-mismatch', 'timeout', 'disk', 'stopped']);
@@ -187,8 +226,10 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
   readonly #isMember: (peerId: string) => boolean;
   readonly #log: FileTransferInit['log'];
   readonly #incoming = new Map<string, Incoming>();
+  readonly #outgoing = new Map<string, Outgoing>();
   readonly #tasks = new Set<Promise<unknown>>();
-  readonly #warned = new Set<string>();
+  readonly #warned = new OncePerPeer();
+  readonly #offerBudgets = new FrameBudgets(OFFER_RATE_PER_S, OFFER_BURST);
   readonly #stats: FileTransferStats = { sent: 0, received: 0, failed: 0, badOffers: 0, refused: 0 };
   /** Quota decisions and final renames, one at a time, so no two offers count the same free space. */
   #quotaQueue: Promise<unknown> = Promise.resolve();
@@ -231,29 +272,48 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
 
   /** Offers waiting for accept() or reject(), oldest first. */
   pending(): PendingOffer[] {
-    return [...this.#incoming.values()].filter((i) => i.state === 'pending').map((i) => ({
+    return [...this.#incoming.values()].filter((i) => i.state === 'pending' && i.decide !== undefined).map((i) => ({
       id: i.offer.id, from: i.from, name: i.name, size: i.offer.size, mime: i.offer.mime, sha256: i.offer.sha256,
       why: [...i.why], expiresAt: i.expiresAt
     }));
   }
 
-  /** Accepts a pending offer; its progress and outcome follow as events. Throws FileTransferError('unknown-offer'). */
-  accept(id: string): void {
-    this.#pendingOffer(id).decide?.(undefined);
-  }
-
-  /** Refuses a pending offer and tells the sender. Throws FileTransferError('unknown-offer'). */
-  reject(id: string): void {
-    this.#pendingOffer(id).decide?.(new FileTransferError('rejected', 'rejected here'));
+  /** Every transfer that has not ended, outgoing first, each in the order it began. */
+  transfers(): TransferView[] {
+    const out = [...this.#outgoing].map(([id, o]): TransferView => ({
+      id, direction: 'send', peer: o.to, name: o.name, size: o.size, bytes: o.bytes, state: o.state
+    }));
+    const incoming = [...this.#incoming.values()].map((i): TransferView => ({
+      id: i.offer.id, direction: 'receive', peer: i.from, name: i.name, size: i.offer.size, bytes: i.bytes,
+      state: i.state === 'active' ? 'receiving' : i.state
+    }));
+    return [...out, ...incoming];
   }
 
   /**
-   * Sends a file and resolves once the recipient has verified and saved it. Local problems
-   * (no such file, a directory, over MAX_FILE_BYTES, a malformed peer ID) reject with a
-   * FileTransferError before anything is sent and emit nothing; past that, the outcome is
-   * also a `sent` or `failed` event with the transfer's id (a UI needs only one of the two).
+   * Accepts a pending offer, named by its ID or a unique start of it; its progress and
+   * outcome follow as events. Returns the full ID. Throws FileTransferError('unknown-offer').
    */
-  async send(peerId: string, path: string): Promise<FileSentEvent> {
+  accept(id: string): string {
+    const incoming = this.#pendingOffer(id);
+    incoming.decide?.(undefined);
+    return incoming.offer.id;
+  }
+
+  /** Refuses a pending offer (ID or a unique start of it) and tells the sender; returns the full ID. Throws FileTransferError('unknown-offer'). */
+  reject(id: string): string {
+    const incoming = this.#pendingOffer(id);
+    incoming.decide?.(new FileTransferError('rejected', 'rejected here'));
+    return incoming.offer.id;
+  }
+
+  /**
+   * Checks and hashes a file, then sends it in the background and resolves with its ID.
+   * Local problems (no such file, a directory, over MAX_FILE_BYTES, a malformed peer ID)
+   * reject with a FileTransferError before anything is sent and emit nothing; past that,
+   * the outcome is `result` and also a `sent` or `failed` event with the transfer's id.
+   */
+  async send(peerId: string, path: string): Promise<OutgoingFile> {
     if (!this.#started) throw new FileTransferError('not-started', 'file transfer is not started');
     let peer: PeerId;
     try {
@@ -269,15 +329,21 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       v: FILE_PROTOCOL_VERSION, type: 'offer', id: randomBytes(16).toString('hex'),
       name: basename(path), size, mime: mimeType(path), sha256
     };
-    const task = this.#deliver(peer, peerId, path, offer, signal);
+    const outgoing: Outgoing = { to: peerId, name: offer.name, size, bytes: 0, state: 'connecting' };
+    this.#outgoing.set(offer.id, outgoing);
+    const task = this.#deliver(peer, peerId, path, offer, outgoing, signal).finally(() => this.#outgoing.delete(offer.id));
     this.#track(task);
-    return task;
+    return { id: offer.id, name: offer.name, size, mime: offer.mime, sha256, result: task };
   }
 
   #pendingOffer(id: string): Incoming {
-    const incoming = this.#incoming.get(id);
-    if (incoming?.state !== 'pending') throw new FileTransferError('unknown-offer', `no offer ${quote(id)} is waiting for a decision`);
-    return incoming;
+    const lower = id.toLowerCase();
+    const found = /^[0-9a-f]+$/.test(lower)
+      ? [...this.#incoming.values()].filter((i) => i.state === 'pending' && i.decide !== undefined && i.offer.id.startsWith(lower))
+      : [];
+    if (found.length === 1) return found[0] as Incoming;
+    if (found.length === 0) throw new FileTransferError('unknown-offer', `no offer ${quote(id)} is waiting for a decision`);
+    throw new FileTransferError('unknown-offer', `${quote(id)} is the start of ${found.length} offers' IDs: ${found.map((i) => i.offer.id).join(', ')}`);
   }
 
   #track(task: Promise<unknown>): void {
@@ -296,10 +362,11 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
     this.#emit('failed', { id, peer, direction, reason: err.reason as FileFailReason, message: err.message });
   }
 
-  /** A progress reporter for one transfer: throttled, except for the last byte. */
-  #progress(id: string, peer: string, direction: 'send' | 'receive', size: number): (bytes: number) => void {
+  /** A progress reporter for one transfer: `track` always, the event throttled except for the last byte. */
+  #progress(id: string, peer: string, direction: 'send' | 'receive', size: number, track: { bytes: number }): (bytes: number) => void {
     let last = 0;
     return (bytes) => {
+      track.bytes = bytes;
       const now = Date.now();
       if (bytes !== size && now - last < PROGRESS_INTERVAL_MS) return;
       last = now;
@@ -316,7 +383,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
   // -------------------------------------------------------------------------------------
   // Sending
 
-  async #deliver(peer: PeerId, to: string, path: string, offer: FileOffer, stop: AbortSignal): Promise<FileSentEvent> {
+  async #deliver(peer: PeerId, to: string, path: string, offer: FileOffer, outgoing: Outgoing, stop: AbortSignal): Promise<FileSentEvent> {
     const { id, name, size, mime, sha256 } = offer;
     let stream: Stream | undefined;
     try {
@@ -332,10 +399,12 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       }
       const lp = lpStream(stream, LP_OPTIONS);
       await lp.write(encodeFileMessage(offer), { signal: stop });
+      outgoing.state = 'offered';
       this.#emit('offered', { id, to, name, size, mime, sha256 });
 
       let reply = await readMessage(lp, decodeReply, REPLY_TIMEOUT_MS, 'answer to the offer', stop);
       if (reply.type === 'pending') {
+        outgoing.state = 'waiting';
         this.#emit('waiting', { id, to, reason: reply.reason });
         reply = await readMessage(lp, decodeReply, OFFER_TIMEOUT_MS + REPLY_TIMEOUT_MS, 'decision on the offer', stop);
         if (reply.type === 'pending') throw new FileTransferError('protocol', `${to} answered pending twice`);
@@ -353,8 +422,9 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       const sending = new AbortController();
       const stopSending = (): void => sending.abort(new FileTransferError('protocol', 'the recipient answered before the end of the bytes'));
       void result.then(stopSending, stopSending);
+      outgoing.state = 'sending';
       try {
-        await sendBytes(stream, path, size, { onBytes: this.#progress(id, to, 'send', size), signal: AbortSignal.any([stop, sending.signal]) });
+        await sendBytes(stream, path, size, { onBytes: this.#progress(id, to, 'send', size, outgoing), signal: AbortSignal.any([stop, sending.signal]) });
         await stream.close({ signal: stop });
       } catch (err) {
         if (!sending.signal.aborted || stop.aborted) throw asTransferError(err, stop);
@@ -397,6 +467,14 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
 
   async #receive(stream: Stream, from: string): Promise<void> {
     const lp = lpStream(stream, LP_OPTIONS);
+    const now = Date.now();
+    this.#offerBudgets.prune(now);
+    if (!this.#offerBudgets.take(from, now)) {
+      this.#stats.refused++;
+      this.#note(from, `${from} offers files too fast`);
+      void sendLast(unwrapped(lp), { v: FILE_PROTOCOL_VERSION, type: 'reject', reason: 'rate-limited' });
+      return;
+    }
     const offer = await this.#readOffer(lp, stream, from);
     if (offer === undefined) return;
     const refusal = this.#stopping.signal.aborted ? 'stopped' : this.#incoming.has(offer.id) ? 'duplicate-id' : undefined;
@@ -405,7 +483,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       return;
     }
     const incoming: Incoming = {
-      offer, from, name: safeFileName(offer.name), state: 'deciding', reserved: false, why: [], expiresAt: Date.now() + OFFER_TIMEOUT_MS
+      offer, from, name: safeFileName(offer.name), state: 'deciding', reserved: false, why: [], expiresAt: Date.now() + OFFER_TIMEOUT_MS, bytes: 0
     };
     this.#incoming.set(offer.id, incoming);
     try {
@@ -426,13 +504,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       }
       this.#stats.badOffers++;
       const message = `bad file offer from ${from}: ${err instanceof Error ? err.message : String(err)}`;
-      if (this.#warned.has(from)) {
-        this.#log.debug(message);
-      } else {
-        if (this.#warned.size >= MAX_WARNED_PEERS) this.#warned.clear();
-        this.#warned.add(from);
-        this.#log.warn(`${message} (further ones from this peer are logged at debug level)`);
-      }
+      this.#note(from, message);
       if (err instanceof FileTransferError && err.reason === 'protocol') {
         void sendLast(unwrapped(lp), { v: FILE_PROTOCOL_VERSION, type: 'reject', reason: 'bad-offer' });
       } else {
@@ -440,6 +512,12 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       }
       return undefined;
     }
+  }
+
+  /** One warning per peer for what it did wrong, however often it does it; the rest at debug level. */
+  #note(peer: string, message: string): void {
+    if (this.#warned.first(peer)) this.#log.warn(`${message} (further ones from this peer are logged at debug level)`);
+    else this.#log.debug(message);
   }
 
   #refuse(lp: LengthPrefixedStream<Stream>, from: string, offer: FileOffer, reason: string): void {
@@ -555,7 +633,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       stream = await acceptAndUnwrap(lp, stop);
       const handle = file;
       file = undefined;
-      const received = await receiveBytes(stream, handle, size, { onBytes: this.#progress(id, from, 'receive', size), signal: stop });
+      const received = await receiveBytes(stream, handle, size, { onBytes: this.#progress(id, from, 'receive', size, incoming), signal: stop });
       if (received !== sha256) throw new FileTransferError('hash-mismatch', `the bytes hash to ${received.slice(0, 16)}..., the offer said ${sha256.slice(0, 16)}...`);
       const path = await this.#withQuotaLock(async () => {
         try {
@@ -622,7 +700,7 @@ async function readMessage<T>(lp: LengthPrefixedStream<Stream>, decode: (bytes: 
   try {
     return decode(bytes);
   } catch (err) {
-    if (err instanceof FileDecodeError) throw new FileTransferError('protocol', `bad ${what}: ${err.reason}: ${err.message}`);
+    if (err instanceof WireError) throw new FileTransferError('protocol', `bad ${what}: ${err.reason}: ${err.message}`);
     throw err;
   }
 }
