@@ -40,6 +40,8 @@ async function main(): Promise<void> {
     historyDays: opts.historyDays,
     backlog: opts.backlog,
     roomRateLimit: opts.roomRateLimit,
+    maxFileSize: opts.maxFileSize,
+    downloadsQuota: opts.downloadsQuota,
     ...(opts.adminToken === undefined ? {} : { adminToken: opts.adminToken }),
     log
   });

@@ -83,8 +83,11 @@ export const WRITE_BUFFER_BYTES = 8 * 2 ** 20;
  */
 export const RECEIVE_BUFFER_BYTES = 16 * 2 ** 20 + WRITE_BUFFER_BYTES;
 
-/** Least time between two progress events of one transfer (the last bytes always get one). */
-export const PROGRESS_INTERVAL_MS = 250;
+/**
+ * Least time between two progress events of one transfer (the last bytes always get one):
+ * the console prints each as a line, so two a second is lively enough without a flood.
+ */
+export const PROGRESS_INTERVAL_MS = 500;
 
 /** Partial files are `.partial-<id>` in the downloads directory; sanitized names never start with a dot. */
 export const PARTIAL_PREFIX = '.partial-';

@@ -89,6 +89,7 @@ export interface FileOfferSentEvent {
 export interface FileWaitingEvent {
   id: string;
   to: string;
+  name: string;
   /** The recipient's PendingReason. */
   reason: string;
 }
@@ -97,6 +98,7 @@ export interface FileWaitingEvent {
 export interface FileProgressEvent {
   id: string;
   peer: string;
+  name: string;
   direction: 'send' | 'receive';
   bytes: number;
   size: number;
@@ -127,6 +129,8 @@ export interface FileReceivedEvent {
 export interface FileFailedEvent {
   id: string;
   peer: string;
+  /** The file's name: as sent, or as it would have been saved. */
+  name: string;
   direction: 'send' | 'receive';
   reason: FileFailReason;
   message: string;
@@ -356,21 +360,21 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
     this.safeDispatchEvent(type, { detail });
   }
 
-  #failed(id: string, peer: string, direction: 'send' | 'receive', err: FileTransferError): void {
+  #failed(id: string, peer: string, name: string, direction: 'send' | 'receive', err: FileTransferError): void {
     this.#stats.failed++;
     this.#log.info({ id, peer, reason: err.reason }, `file ${direction} failed: ${err.message}`);
-    this.#emit('failed', { id, peer, direction, reason: err.reason as FileFailReason, message: err.message });
+    this.#emit('failed', { id, peer, name, direction, reason: err.reason as FileFailReason, message: err.message });
   }
 
   /** A progress reporter for one transfer: `track` always, the event throttled except for the last byte. */
-  #progress(id: string, peer: string, direction: 'send' | 'receive', size: number, track: { bytes: number }): (bytes: number) => void {
+  #progress(id: string, peer: string, name: string, direction: 'send' | 'receive', size: number, track: { bytes: number }): (bytes: number) => void {
     let last = 0;
     return (bytes) => {
       track.bytes = bytes;
       const now = Date.now();
       if (bytes !== size && now - last < PROGRESS_INTERVAL_MS) return;
       last = now;
-      this.#emit('progress', { id, peer, direction, bytes, size });
+      this.#emit('progress', { id, peer, name, direction, bytes, size });
     };
   }
 
@@ -405,7 +409,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       let reply = await readMessage(lp, decodeReply, REPLY_TIMEOUT_MS, 'answer to the offer', stop);
       if (reply.type === 'pending') {
         outgoing.state = 'waiting';
-        this.#emit('waiting', { id, to, reason: reply.reason });
+        this.#emit('waiting', { id, to, name, reason: reply.reason });
         reply = await readMessage(lp, decodeReply, OFFER_TIMEOUT_MS + REPLY_TIMEOUT_MS, 'decision on the offer', stop);
         if (reply.type === 'pending') throw new FileTransferError('protocol', `${to} answered pending twice`);
       }
@@ -424,7 +428,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       void result.then(stopSending, stopSending);
       outgoing.state = 'sending';
       try {
-        await sendBytes(stream, path, size, { onBytes: this.#progress(id, to, 'send', size, outgoing), signal: AbortSignal.any([stop, sending.signal]) });
+        await sendBytes(stream, path, size, { onBytes: this.#progress(id, to, name, 'send', size, outgoing), signal: AbortSignal.any([stop, sending.signal]) });
         await stream.close({ signal: stop });
       } catch (err) {
         if (!sending.signal.aborted || stop.aborted) throw asTransferError(err, stop);
@@ -448,7 +452,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
     } catch (err) {
       const failure = asTransferError(err, stop);
       stream?.abort(failure);
-      this.#failed(id, to, 'send', failure);
+      this.#failed(id, to, name, 'send', failure);
       throw failure;
     }
   }
@@ -577,7 +581,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
         } else {
           stream.abort(refusal);
         }
-        this.#failed(id, from, 'receive', refusal);
+        this.#failed(id, from, incoming.name, 'receive', refusal);
         return;
       }
       incoming.state = 'active';
@@ -633,7 +637,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       stream = await acceptAndUnwrap(lp, stop);
       const handle = file;
       file = undefined;
-      const received = await receiveBytes(stream, handle, size, { onBytes: this.#progress(id, from, 'receive', size, incoming), signal: stop });
+      const received = await receiveBytes(stream, handle, size, { onBytes: this.#progress(id, from, incoming.name, 'receive', size, incoming), signal: stop });
       if (received !== sha256) throw new FileTransferError('hash-mismatch', `the bytes hash to ${received.slice(0, 16)}..., the offer said ${sha256.slice(0, 16)}...`);
       const path = await this.#withQuotaLock(async () => {
         try {
@@ -658,7 +662,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       void sendLast(stream ?? unwrapped(lp), stream === undefined
         ? { v: FILE_PROTOCOL_VERSION, type: 'reject', reason: failure.reason }
         : { v: FILE_PROTOCOL_VERSION, type: 'failed', reason: failure.reason });
-      this.#failed(id, from, 'receive', failure);
+      this.#failed(id, from, incoming.name, 'receive', failure);
     }
   }
 }
