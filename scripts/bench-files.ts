@@ -18,7 +18,8 @@
  * process, and (unless --no-profile) one more `files` transfer under --cpu-prof on both
  * sides, summarised over the transfer (by library: noise, yamux, streams, our code...).
  *
- * Writes bench-results/files.md and prints it. Children are killed on exit or error.
+ * Writes bench-results/files.md and files.json and prints the table. Children are killed on
+ * exit, error, SIGINT or SIGTERM; a missed target is reported, not failed.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -207,8 +208,8 @@ async function main(): Promise<void> {
         return `| ${kind} | ${spread(k.map((x) => x.mbPerS))} | ${spread(k.map((x) => x.totalMs))} | ${spread(k.map((x) => x.senderCpuMs))} | ${spread(k.map((x) => x.receiverCpuMs))} |`;
       }),
       '',
-      `files / tcp: **${round1(ratio * 100) / 100}** (target at least ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : 'MISSED'}); ` +
-        `files / raw libp2p stream: ${round1((mb('files') / mb('raw')) * 100) / 100}; lp frames / raw writes: ${round1((mb('lp') / mb('raw')) * 100) / 100}`,
+      `files / tcp: **${ratio.toFixed(2)}** (target at least ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : 'MISSED'}); ` +
+        `files / raw libp2p stream: ${(mb('files') / mb('raw')).toFixed(2)}; lp frames / raw writes: ${(mb('lp') / mb('raw')).toFixed(2)}`,
       '',
       `files, where the time goes: send() to offer written (stat, SHA-256 of the file, stream) ${spread(files.map((x) => x.hashMs ?? 0))} ms; ` +
         `offer to result (bytes, receiver hashing and writing, rename, done) ${spread(files.map((x) => x.transferMs ?? 0))} ms. ` +
@@ -217,6 +218,22 @@ async function main(): Promise<void> {
       ...profiles
     ];
     const text = `${lines.join('\n')}\n`;
+    const summary = (kind: Kind): Record<string, unknown> => {
+      const k = of(kind);
+      const stats = (values: number[]): { median: number, min: number, max: number } => ({ median: round1(median(values)), min: round1(Math.min(...values)), max: round1(Math.max(...values)) });
+      return { mbPerS: stats(k.map((x) => x.mbPerS)), totalMs: stats(k.map((x) => x.totalMs)), senderCpuMs: stats(k.map((x) => x.senderCpuMs)), receiverCpuMs: stats(k.map((x) => x.receiverCpuMs)) };
+    };
+    const report = {
+      date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', sizeBytes: SIZE, rounds: ROUNDS,
+      loadBefore: round1(loadBefore), loadAfter: round1(loadavg()[0] ?? 0),
+      kinds: Object.fromEntries(KINDS.map((kind) => [kind, summary(kind)])),
+      filesOverTcp: Math.round(ratio * 1000) / 1000, target: TARGET_RATIO, met: ratio >= TARGET_RATIO,
+      filesHashMs: { median: round1(median(files.map((x) => x.hashMs ?? 0))) },
+      filesTransferMs: { median: round1(median(files.map((x) => x.transferMs ?? 0))) },
+      sha256InMemoryMs: round1(hashMs),
+      runs: runs.map(({ windows: _, ...run }) => run)
+    };
+    await writeFile(join(RESULTS_DIR, 'files.json'), `${JSON.stringify(report, null, 2)}\n`);
     await writeFile(join(RESULTS_DIR, 'files.md'), text);
     process.stdout.write(text);
   } finally {

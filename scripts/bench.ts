@@ -20,6 +20,7 @@ const benches: [string, string[]][] = [
   ['soak (20 peer processes, one held to 10% of a core, chat at 50 msg/s, 10 minutes)',
     ['scripts/bench-soak.ts', '--cpu-pct', '10']],
   ['functions backend beside Fastify', ['scripts/bench-functions.ts']],
+  ['file transfer (100 MB, beside a plain TCP copy)', ['scripts/bench-files.ts']],
   ['peer node cost', ['scripts/peer-node-cost.ts']]
 ];
 

@@ -186,7 +186,7 @@ async function send(): Promise<void> {
     const cpu0 = cpuMs();
     const startUs = nowUs();
     const peerId = target.getComponents().findLast((c) => c.name === 'p2p')?.value;
-    await files.send(required(peerId, 'a /p2p/ address'), file);
+    await (await files.send(required(peerId, 'a /p2p/ address'), file)).result;
     emit({ type: 'result', size, startUs, offeredUs, endUs: nowUs(), cpuMs: cpuMs() - cpu0 });
     await files.stop();
   } else {
