@@ -24,6 +24,7 @@ const benches: [string, string[]][] = [
     ['scripts/bench-soak.ts', '--cpu-pct', '10']],
   ['functions backend beside Fastify', ['scripts/bench-functions.ts']],
   ['daemon: events through the control API beside --json stdout, idle cost', ['scripts/bench-daemon.ts']],
+  ['file transfer (100 MB, beside a plain TCP copy)', ['scripts/bench-files.ts']],
   ['peer node cost', ['scripts/peer-node-cost.ts']]
 ];
 

@@ -29,6 +29,9 @@ export const DEFAULT_BACKLOG = 200;
 /** Entries `/history` shows without a count. */
 export const DEFAULT_HISTORY_SHOWN = 20;
 
+/** In the data dir: where received files are saved (the file-transfer limits are in files/constants.ts). */
+export const DOWNLOADS_DIR = 'downloads';
+
 export function defaultNick(): string {
   const name = (process.env.USER ?? safeUsername()).replace(/[^\w.-]/g, '').slice(0, 32);
   return name || 'anon';

@@ -5,6 +5,7 @@
 import type { MemberEventType, MembershipServiceStats } from './membership/index.ts';
 import type { ChatCounters } from './peer.ts';
 import type { HistoryMessage } from './history/room-history.ts';
+import type { FileFailReason, FileTransferStats } from './files/index.ts';
 
 export type PeerEvent =
   | { type: 'ready', peerId: string, addrs: string[], nick: string, room: string | null, bootstrap: string, manual: boolean, ts: number }
@@ -26,8 +27,20 @@ export type PeerEvent =
   | { type: 'dm-queued', id: string, to: string, toNick: string, message: string }
   | { type: 'dm-failed', id: string, to: string, reason: string }
   | { type: 'rejected', from: string, room: string, reason: string, count: number }
+  // Files. Sender: file-sending, maybe file-waiting, file-progress, then file-sent or file-failed.
+  // Recipient: file-offered, file-progress once accepted, then file-received or file-failed.
+  | { type: 'file-sending', id: string, to: string, toNick: string, name: string, size: number, mime: string, sha256: string }
+  | { type: 'file-waiting', id: string, to: string, toNick: string, name: string, reason: string }
+  | {
+    type: 'file-offered', id: string, from: string, nick: string, name: string, size: number, mime: string, sha256: string,
+    needsAccept: boolean, why: string[]
+  }
+  | { type: 'file-progress', id: string, peer: string, direction: 'send' | 'receive', name: string, bytes: number, size: number }
+  | { type: 'file-sent', id: string, to: string, toNick: string, name: string, size: number, sha256: string }
+  | { type: 'file-received', id: string, from: string, nick: string, name: string, path: string, size: number, mime: string, sha256: string }
+  | { type: 'file-failed', id: string, peer: string, direction: 'send' | 'receive', name: string, reason: FileFailReason, message: string }
   | { type: MemberEventType, peerId: string, nick: string, incarnation: number, ts: number }
-  | { type: 'stats', ts: number, membership: MembershipServiceStats, chat: ChatCounters }
+  | { type: 'stats', ts: number, membership: MembershipServiceStats, chat: ChatCounters, files: FileTransferStats }
   | { type: 'info', message: string }
   | { type: 'error', message: string };
 

@@ -18,6 +18,8 @@ export function peerOptionsOf(opts: CliOptions, log: Logger): PeerOptions {
     historyDays: opts.historyDays,
     backlog: opts.backlog,
     roomRateLimit: opts.roomRateLimit,
+    maxFileSize: opts.maxFileSize,
+    downloadsQuota: opts.downloadsQuota,
     ...(opts.adminToken === undefined ? {} : { adminToken: opts.adminToken }),
     log
   };

@@ -34,7 +34,11 @@ import { DirectMessages } from './direct/messages.ts';
 import { Conversations } from './direct/conversations.ts';
 import type { SendOutcome } from './direct/conversations.ts';
 import { findMember } from './member-lookup.ts';
-import { DEFAULT_BACKLOG, DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_LIMIT, MESSAGE_DB_FILE } from './config.ts';
+import { DEFAULT_BACKLOG, DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_LIMIT, DOWNLOADS_DIR, MESSAGE_DB_FILE } from './config.ts';
+import { FileTransfer } from './files/index.ts';
+import type { FileTransferStats, PendingOffer, TransferView } from './files/index.ts';
+import { DEFAULT_AUTO_ACCEPT_BYTES, DEFAULT_DOWNLOADS_QUOTA_BYTES } from './files/constants.ts';
+import { formatBytes } from './files/format.ts';
 
 const MEMBER_EVENT_TYPES: readonly MemberEventType[] = [
   'member-joined', 'member-updated', 'member-suspect', 'member-alive', 'member-left', 'member-failed'
@@ -67,6 +71,10 @@ export interface PeerOptions {
   backlog?: number;
   /** How fast each author may send to a room; `false` for no limit. @default 20 a second, 60 at once */
   roomRateLimit?: RateLimit | false;
+  /** Largest member's file accepted without asking. @default DEFAULT_AUTO_ACCEPT_BYTES */
+  maxFileSize?: number;
+  /** Most DATA_DIR/downloads may hold for an offer to be accepted without asking. @default DEFAULT_DOWNLOADS_QUOTA_BYTES */
+  downloadsQuota?: number;
   log: Logger;
 }
 
@@ -157,6 +165,7 @@ export class Peer {
   private roomHistory: RoomHistory | undefined;
   private direct: DirectMessages | undefined;
   private conversations: Conversations | undefined;
+  private files: FileTransfer | undefined;
 
   constructor(options: PeerOptions) {
     this.options = options;
@@ -248,6 +257,8 @@ export class Peer {
       'host bootstrap': options.hostBootstrap ? 'yes, when none answers at a loopback URL' : 'no',
       'admin token': options.adminToken === undefined ? 'not set' : 'set',
       'room rate limit': options.roomRateLimit === false ? 'off' : `${options.roomRateLimit?.rate ?? AUTHOR_RATE} a second per author, ${options.roomRateLimit?.burst ?? AUTHOR_BURST} at once`,
+      downloads: `${this.downloadsDir()}: members' files up to ${formatBytes(this.maxFileSize())} saved without asking while it holds ` +
+        `under ${formatBytes(options.downloadsQuota ?? DEFAULT_DOWNLOADS_QUOTA_BYTES)}`,
       mdns: options.mdns ? 'on' : 'off',
       manual: options.manual === true ? 'yes' : 'no',
       membership: `${options.membershipProfile} profile: probe every ${profile.probeInterval} ms (timeout ${profile.probeTimeout} ms), ` +
@@ -293,6 +304,10 @@ export class Peer {
           `${backlog.badRequests} bad requests`
       },
       { name: 'direct messages', state: this.direct ? 'running' : 'stopped', detail: `${this.outbox().length} waiting in the outbox` },
+      {
+        name: 'files', state: this.files === undefined ? 'stopped' : 'running',
+        detail: `${this.fileTransfers().length} under way, ${this.pendingFiles().length} waiting for /accept; saving to ${this.downloadsDir()}`
+      },
       ...this.extraProcesses.flatMap((rows) => rows())
     ];
   }
@@ -324,6 +339,7 @@ export class Peer {
       dm: this.direct, store, nick: () => this.nickName, emit: (event) => this.emit(event), log: options.log,
       isAlive: (peerId) => this.members().some((m) => m.id === peerId && m.state === 'alive')
     });
+    this.files = this.fileTransfer(node);
     node.addEventListener('peer:connect', (evt) => this.emit({ type: 'peer-connected', peerId: evt.detail.toString() }));
     node.addEventListener('peer:disconnect', (evt) => this.emit({ type: 'peer-disconnected', peerId: evt.detail.toString() }));
     node.services.chat.addEventListener('message', (evt) => {
@@ -354,6 +370,7 @@ export class Peer {
     node.services.chat.setNick(this.nickName);
     await this.backlog.start();
     await this.direct.start();
+    await this.files.start();
 
     this.dialer = new SeedDialer(node, options.log, () => this.lease?.seedsChanged());
     this.dialer.start();
@@ -499,6 +516,45 @@ export class Peer {
     return conversations.send({ peerId: member.id, nick: member.meta.nick }, text);
   }
 
+  /**
+   * Offers a file to a member (nick, nick#abcd, or peer ID). Resolves once the file is
+   * checked and hashed, with the transfer's ID; what follows is events (file-waiting,
+   * file-progress, file-sent or file-failed). A missing, unreadable or special file, or an
+   * unknown member, rejects with nothing sent.
+   */
+  async sendFile(target: string, path: string): Promise<{ id: string, name: string, size: number }> {
+    const files = this.startedFiles();
+    const member = findMember(this.members().filter((m) => m.id !== this.peerId), target);
+    const outgoing = await files.send(member.id, path);
+    const { id, name, size, mime, sha256 } = outgoing;
+    this.emit({ type: 'file-sending', id, to: member.id, toNick: member.meta.nick, name, size, mime, sha256 });
+    return { id, name, size };
+  }
+
+  /** Accepts an offer waiting for a decision, by its ID or a unique start of it; returns the full ID. */
+  acceptFile(id: string): string {
+    return this.startedFiles().accept(id);
+  }
+
+  /** Refuses an offer waiting for a decision and tells the sender; returns the full ID. */
+  rejectFile(id: string): string {
+    return this.startedFiles().reject(id);
+  }
+
+  /** Offers waiting for /accept or /reject. */
+  pendingFiles(): PendingOffer[] {
+    return this.files?.pending() ?? [];
+  }
+
+  /** File transfers under way in either direction, offers waiting for a decision included. */
+  fileTransfers(): TransferView[] {
+    return this.files?.transfers() ?? [];
+  }
+
+  fileStats(): FileTransferStats {
+    return this.startedFiles().stats();
+  }
+
   /** The local log: the newest `limit` messages of joined rooms and direct conversations, oldest first. */
   /** The newest `limit` messages of one room in the local history, oldest first. */
   roomLog(room: string, limit: number): HistoryEntry[] {
@@ -536,6 +592,8 @@ export class Peer {
     this.dialer?.stop();
     this.roomHistory?.stop();
     this.conversations?.stop();
+    // Before the node: transfers under way end with file-failed here and a word to the other side.
+    await this.files?.stop();
     await this.node?.stop();
     this.store?.close();
     await this.hosted?.close();
@@ -545,6 +603,37 @@ export class Peer {
   /** Rooms are part of this member's signed metadata: others see who is where. */
   private announceRooms(): void {
     this.started().services.membership.updateMeta({ rooms: [...this.joined] });
+  }
+
+  private downloadsDir(): string {
+    return join(this.options.dataDir, DOWNLOADS_DIR);
+  }
+
+  private maxFileSize(): number {
+    return this.options.maxFileSize ?? DEFAULT_AUTO_ACCEPT_BYTES;
+  }
+
+  private startedFiles(): FileTransfer {
+    if (!this.files) throw new Error('peer is not started');
+    return this.files;
+  }
+
+  /** The file-transfer service, its events turned into peer events with the other side's nick. */
+  private fileTransfer(node: PeerNode): FileTransfer {
+    const files = new FileTransfer({
+      node, downloadsDir: this.downloadsDir(), autoAcceptBytes: this.maxFileSize(),
+      quotaBytes: this.options.downloadsQuota ?? DEFAULT_DOWNLOADS_QUOTA_BYTES,
+      isMember: (peerId) => this.members().some((m) => m.id === peerId && (m.state === 'alive' || m.state === 'suspect')),
+      log: this.options.log
+    });
+    const nickOf = (peerId: string): string => this.members().find((m) => m.id === peerId)?.meta.nick ?? shortPeerId(peerId);
+    files.addEventListener('waiting', ({ detail: d }) => this.emit({ type: 'file-waiting', ...d, toNick: nickOf(d.to) }));
+    files.addEventListener('file-offered', ({ detail: d }) => this.emit({ type: 'file-offered', ...d, nick: nickOf(d.from) }));
+    files.addEventListener('progress', ({ detail: d }) => this.emit({ type: 'file-progress', ...d }));
+    files.addEventListener('sent', ({ detail: d }) => this.emit({ type: 'file-sent', ...d, toNick: nickOf(d.to) }));
+    files.addEventListener('received', ({ detail: d }) => this.emit({ type: 'file-received', ...d, nick: nickOf(d.from) }));
+    files.addEventListener('failed', ({ detail: d }) => this.emit({ type: 'file-failed', ...d }));
+    return files;
   }
 
   private started(): PeerNode {

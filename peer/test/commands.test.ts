@@ -43,6 +43,11 @@ describe('the command tree', () => {
     expect(parse('/bootstrap config ttl 30')).toMatchObject({ action: 'bootstrap-config-ttl', args: ['30'] });
     expect(parse('/join dev')).toMatchObject({ action: 'join', args: ['dev'] });
     expect(parse('/leave')).toMatchObject({ action: 'leave', args: [] });
+    expect(parse('/send-file bob#1f3a my photos/beach day.jpg')).toMatchObject({ action: 'send-file', args: ['bob#1f3a', 'my photos/beach day.jpg'] });
+    expect(parse('/acc 1a2b3c4d')).toMatchObject({ action: 'accept', args: ['1a2b3c4d'] });
+    expect(parse('/rej 1a2b')).toMatchObject({ action: 'reject', args: ['1a2b'] });
+    expect(parse('/show tr')).toMatchObject({ action: 'show-transfers' });
+    expect(() => parse('/send-file bob')).toThrow('usage: /send-file MEMBER PATH');
   });
 
   it('takes any unique prefix of each word', () => {
@@ -67,7 +72,7 @@ describe('the command tree', () => {
 
   it('refuses an ambiguous prefix with the candidates', () => {
     expect(() => parse('/l')).toThrow('/l is ambiguous: /leave, /log');
-    expect(() => parse('/s')).toThrow('/s is ambiguous: /show, /stats, /sleep');
+    expect(() => parse('/s')).toThrow('/s is ambiguous: /show, /send-file, /stats, /sleep');
     expect(() => parse('/show p')).toThrow('/show p is ambiguous: /show peers, /show processes');
   });
 
@@ -100,7 +105,7 @@ describe('? help', () => {
     expect(help('/')).toEqual(COMMAND_TREE.map((n) => n.word));
     expect(help('/sh')).toEqual(['show']);
     expect(help('/l')).toEqual(['leave', 'log']);
-    expect(help('/show ')).toEqual(['version', 'peers', 'members', 'rooms', 'bootstrap', 'config', 'stats', 'processes', 'outbox']);
+    expect(help('/show ')).toEqual(['version', 'peers', 'members', 'rooms', 'bootstrap', 'config', 'stats', 'processes', 'outbox', 'web', 'transfers']);
     expect(help('/show p')).toEqual(['peers', 'processes']);
     expect(help('/members ')).toEqual(['join', 'leave', END_OF_COMMAND]);
     expect(help('/join ')).toEqual(['ROOM']);
@@ -134,7 +139,7 @@ describe('? help', () => {
 describe('Tab completion', () => {
   it('completes command words at every level', () => {
     expect(tab('/jo')).toEqual([['/join '], '/jo']);
-    expect(tab('/s')).toEqual([['/show ', '/stats ', '/sleep '], '/s']);
+    expect(tab('/s')).toEqual([['/show ', '/send-file ', '/stats ', '/sleep '], '/s']);
     expect(tab('/show pr')).toEqual([['processes '], 'pr']);
     expect(tab('/sh me')).toEqual([['members '], 'me']);
     expect(tab('/bootstrap ')).toEqual([['join ', 'leave ', 'list ', 'refill ', 'config '], '']);
@@ -146,6 +151,7 @@ describe('Tab completion', () => {
     expect(tab('/execute scr')).toEqual([['scripts/', 'script.txt'], 'scr']);
     expect(tab('/log level d')).toEqual([['debug'], 'd']);
     expect(tab('/log on s')).toEqual([['scripts/', 'script.txt'], 's']);
+    expect(tab('/send-file bob scr')).toEqual([['scripts/', 'script.txt'], 'scr']);
     expect(tab('/whois b')).toEqual([['bob'], 'b']);
     expect(tab('/whois 12D')).toEqual([['12D3KooWabc'], '12D']);
     expect(tab('/echo hi')).toEqual([[], 'hi']);
@@ -159,6 +165,23 @@ describe('peer flags', () => {
     const o = parseArgs(['--nick', 'alice']);
     expect(o).toMatchObject({ nick: 'alice', room: 'lobby', json: false, mdns: false, hostBootstrap: true, listen: ['/ip4/127.0.0.1/tcp/0'] });
     expect(o.dataDir).toMatch(/cli-chat[/\\]alice$/);
+  });
+
+  it('takes file sizes with binary units, from the flag or the environment', () => {
+    expect(parseArgs([])).toMatchObject({ maxFileSize: 64 * 2 ** 20, downloadsQuota: 2 ** 30 });
+    expect(parseArgs(['--max-file-size', '1.5MiB', '--downloads-quota', '10G']).maxFileSize).toBe(1.5 * 2 ** 20);
+    expect(parseArgs(['--max-file-size', '0']).maxFileSize).toBe(0);
+    expect(parseArgs(['--downloads-quota', '500k']).downloadsQuota).toBe(500 * 1024);
+    process.env.CLI_CHAT_MAX_FILE_SIZE = '2048';
+    try {
+      expect(parseArgs([]).maxFileSize).toBe(2048);
+    } finally {
+      delete process.env.CLI_CHAT_MAX_FILE_SIZE;
+    }
+    expect(() => parseArgs(['--max-file-size', '64 parsecs'])).toThrow(/not a size/);
+    expect(() => parseArgs(['--max-file-size', '-1'])).toThrow(/not a size/);
+    expect(() => parseArgs(['--max-file-size', '100G'])).toThrow(/over 64 GiB/);
+    expect(parseArgs(['--downloads-quota', '2048G']).downloadsQuota).toBe(2 ** 41);
   });
 
   it('turns mDNS on for LAN listen addresses unless told not to', () => {

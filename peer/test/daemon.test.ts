@@ -5,7 +5,7 @@
  * attached to one daemon: both see the network, /detach leaves it running, /shutdown stops it.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killAll, Proc, parseJsonLine, startBootstrapServer, startDaemon, startPeer } from './support/processes.ts';
@@ -39,7 +39,7 @@ function attach(args: string[]): PeerProc {
  * A body for every command the API offers, in an order that leaves the daemon as it was.
  * A command added to the tree without a line here fails the test, so the API stays covered.
  */
-function commandBodies(logFile: string): [PeerAction, Record<string, string>, 'ok' | 'refused'][] {
+function commandBodies(logFile: string, file: string): [PeerAction, Record<string, string>, 'ok' | 'refused'][] {
   return [
     ['show-version', {}, 'ok'], ['show-peers', {}, 'ok'], ['show-members', {}, 'ok'], ['show-rooms', {}, 'ok'],
     ['show-bootstrap', {}, 'ok'], ['show-config', {}, 'ok'], ['show-stats', {}, 'ok'], ['show-processes', {}, 'ok'],
@@ -49,6 +49,8 @@ function commandBodies(logFile: string): [PeerAction, Record<string, string>, 'o
     ['bootstrap-leave', {}, 'ok'], ['bootstrap-join', {}, 'ok'],
     ['join', { room: 'side' }, 'ok'], ['who', { room: 'side' }, 'ok'], ['leave', { room: 'side' }, 'ok'],
     ['msg', { member: 'carl', text: 'psst' }, 'ok'], ['history', { n: '3' }, 'ok'],
+    ['send-file', { member: 'carl', path: file }, 'ok'], ['send-file', { member: 'carl', path: `${file}.missing` }, 'refused'],
+    ['show-transfers', {}, 'ok'], ['accept', { id: 'ffff' }, 'refused'], ['reject', { id: 'ffff' }, 'refused'],
     ['nick', { name: 'dee2' }, 'ok'], ['nick', { name: 'dee' }, 'ok'],
     ['log-status', {}, 'ok'], ['log-level', { level: 'info' }, 'ok'], ['log-on', {}, 'refused'],
     ['log-on', { file: logFile }, 'ok'], ['log-off', {}, 'ok'],
@@ -99,7 +101,9 @@ describe('the daemon', () => {
     }
 
     // Every command, once, over the socket; a sample again over TCP.
-    const bodies = commandBodies(join(dir, 'daemon-log.jsonl'));
+    const file = join(dir, 'notes.txt');
+    await writeFile(file, 'a file sent through the control API\n');
+    const bodies = commandBodies(join(dir, 'daemon-log.jsonl'), file);
     expect(new Set(bodies.map(([action]) => action))).toEqual(new Set(COMMAND_ROUTES.map((r) => r.action)));
     for (const [action, body, expected] of bodies) {
       const answer = await call(socket, 'POST', `/v1/commands/${action}`, { body });
@@ -112,6 +116,7 @@ describe('the daemon', () => {
       }
     }
     await carl.waitFor((e) => e.type === 'dm' && e.text === 'psst', 'carl to get the direct message');
+    await carl.waitFor((e) => e.type === 'file-received' && e.name === 'notes.txt', 'carl to get the file');
     await carl.waitFor((e) => e.type === 'member-left' && e.peerId === dee.peerId, 'carl to see /members leave');
     await carl.waitFor((e) => e.type === 'member-joined' && e.peerId === dee.peerId && e.ts > 0 &&
       carl.items.findIndex((x) => x.type === 'member-left') < carl.items.indexOf(e), 'carl to see /members join', 20_000);

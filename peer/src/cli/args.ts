@@ -6,6 +6,8 @@ import {
   defaultDataDir, defaultNick
 } from '../config.ts';
 import { MAX_BACKLOG_ENTRIES } from '../history/constants.ts';
+import { DEFAULT_AUTO_ACCEPT_BYTES, DEFAULT_DOWNLOADS_QUOTA_BYTES, MAX_FILE_BYTES } from '../files/constants.ts';
+import { formatBytes } from '../files/format.ts';
 import { parseNick, parseRoomName } from '../chat/codec.ts';
 import { AUTHOR_BURST, AUTHOR_RATE } from '../chat/constants.ts';
 import { checkRateLimit } from '../chat/rate-limit.ts';
@@ -40,6 +42,8 @@ export interface CliOptions {
   apiHost: string;
   /** Daemon: the web page's port (0: any free one), or none. */
   web: number | undefined;
+  maxFileSize: number;
+  downloadsQuota: number;
 }
 
 /** `npm start` runs a console, `npm run daemon` a peer with only its control API. */
@@ -88,6 +92,18 @@ export function parseRoomRateLimit(value: string): RateLimit | false {
   } catch (err) {
     throw new Error(`"${value}": ${(err as Error).message}`);
   }
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 2 ** 10, kib: 2 ** 10, m: 2 ** 20, mib: 2 ** 20, g: 2 ** 30, gib: 2 ** 30 };
+
+/** A size in bytes: a number with an optional binary unit, `65536`, `64MiB`, `64M`, `1.5G` (K, M and G are 1024-based), at most `max`. */
+export function parseByteSize(value: string, max = Number.MAX_SAFE_INTEGER): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = SIZE_UNITS[(match?.[2] ?? '').toLowerCase()];
+  if (!match || unit === undefined) throw new Error(`"${value}" is not a size (e.g. 64MiB, 500K, 2G or a number of bytes)`);
+  const bytes = Math.round(Number(match[1]) * unit);
+  if (bytes > max) throw new Error(`"${value}" is over ${formatBytes(max)}`);
+  return bytes;
 }
 
 const LOOPBACK = /^\/(ip4\/127\.|ip6\/::1\/|dns4?\/localhost\/)/;
@@ -139,6 +155,12 @@ export function buildProgram(mode: ProgramMode = 'console'): Command {
     .addOption(new Option('--room-rate-limit <rate/burst>', 'messages a second each author may send to a room, and at once; more are dropped ' +
       'and lower the sender\'s score; off for no limit').env('CLI_CHAT_ROOM_RATE_LIMIT').default({ rate: AUTHOR_RATE, burst: AUTHOR_BURST }, `${AUTHOR_RATE}/${AUTHOR_BURST}`)
       .argParser(validated(parseRoomRateLimit)))
+    .addOption(new Option('--max-file-size <size>', 'largest file a member\'s offer may have to be accepted without asking (0: ask for every file); ' +
+      'larger ones wait for /accept ID').env('CLI_CHAT_MAX_FILE_SIZE').default(DEFAULT_AUTO_ACCEPT_BYTES, formatBytes(DEFAULT_AUTO_ACCEPT_BYTES))
+      .argParser(validated((v) => parseByteSize(v, MAX_FILE_BYTES))))
+    .addOption(new Option('--downloads-quota <size>', 'most DATA_DIR/downloads may hold for an offer to be accepted without asking')
+      .env('CLI_CHAT_DOWNLOADS_QUOTA').default(DEFAULT_DOWNLOADS_QUOTA_BYTES, formatBytes(DEFAULT_DOWNLOADS_QUOTA_BYTES))
+      .argParser(validated((v) => parseByteSize(v))))
     .addOption(new Option('--log-level <level>', 'log level (logs go to stderr, or to DATA_DIR/peer.log in a terminal)').env('CLI_CHAT_LOG_LEVEL')
       .choices(LOG_LEVELS).default('warn'))
     .showHelpAfterError('(run with --help for usage)')
@@ -153,7 +175,8 @@ export function parseArgs(argv: string[], mode: ProgramMode = 'console'): CliOpt
     nick?: string, bootstrap: string, dataDir?: string, listen?: string[], room: string | false,
     json: boolean, mdns?: boolean, hostBootstrap: boolean, membershipProfile: string, logLevel: string,
     manual: boolean, script?: string, adminToken?: string, historyLimit: number, historyDays: number, backlog: number,
-    roomRateLimit: RateLimit | false, attach?: string, apiPort?: number, apiHost?: string, web?: number | true
+    roomRateLimit: RateLimit | false, attach?: string, apiPort?: number, apiHost?: string, web?: number | true,
+    maxFileSize: number, downloadsQuota: number
   }>();
   if (mode === 'daemon' && o.script !== undefined) {
     program.error('error: a daemon has no console to run a script in: attach one (npm start -- --attach DATA_DIR --script FILE)', { exitCode: 2 });
@@ -185,6 +208,8 @@ export function parseArgs(argv: string[], mode: ProgramMode = 'console'): CliOpt
     attach: o.attach,
     apiPort: o.apiPort,
     apiHost: o.apiHost ?? '127.0.0.1',
-    web: o.web === true ? 0 : o.web
+    web: o.web === true ? 0 : o.web,
+    maxFileSize: o.maxFileSize,
+    downloadsQuota: o.downloadsQuota
   };
 }

@@ -18,6 +18,7 @@ export type Action =
   | 'bootstrap-config' | 'bootstrap-config-max-peers' | 'bootstrap-config-ttl'
   | 'members-join' | 'members-leave'
   | 'join' | 'leave' | 'nick' | 'who' | 'msg' | 'history' | 'show-outbox'
+  | 'send-file' | 'accept' | 'reject' | 'show-transfers'
   | 'log-status' | 'log-level' | 'log-on' | 'log-off'
   | 'execute' | 'echo' | 'sleep' | 'help' | 'quit' | 'detach' | 'shutdown';
 
@@ -43,7 +44,8 @@ export const COMMAND_TREE: readonly CommandNode<Action>[] = [
       { word: 'stats', help: 'membership and chat counters: traffic, refused input, health, graylisted peers', action: 'show-stats' },
       { word: 'processes', help: "this peer's subsystems and their state", action: 'show-processes' },
       { word: 'outbox', help: 'direct messages waiting for their recipient to be reachable', action: 'show-outbox' },
-      { word: 'web', help: "a fresh one-time login link to the daemon's web page", action: 'show-web' }
+      { word: 'web', help: "a fresh one-time login link to the daemon's web page", action: 'show-web' },
+      { word: 'transfers', help: 'file transfers under way and offers waiting for /accept or /reject', action: 'show-transfers' }
     ]
   },
   {
@@ -87,6 +89,18 @@ export const COMMAND_TREE: readonly CommandNode<Action>[] = [
   {
     word: 'msg', help: 'send a direct message to MEMBER, acknowledged on delivery (queued while unreachable)', action: 'msg',
     args: [{ name: 'MEMBER', help: 'a nick, nick#abcd or a peer ID', complete: 'members' }, { name: 'TEXT', help: 'the message', rest: true }]
+  },
+  {
+    word: 'send-file', help: 'send the file at PATH to MEMBER (their peer saves it in its downloads, asking first when large)', action: 'send-file',
+    args: [{ name: 'MEMBER', help: 'a nick, nick#abcd or a peer ID', complete: 'members' }, { name: 'PATH', help: 'a file', rest: true, complete: 'paths' }]
+  },
+  {
+    word: 'accept', help: 'accept a file offer waiting for a decision (/show transfers lists them)', action: 'accept',
+    args: [{ name: 'ID', help: 'the offer\'s ID, or its start as shown' }]
+  },
+  {
+    word: 'reject', help: 'refuse a file offer waiting for a decision; the sender is told', action: 'reject',
+    args: [{ name: 'ID', help: 'the offer\'s ID, or its start as shown' }]
   },
   {
     word: 'history', help: 'the local log of your rooms and direct messages, newest N (default 20)', action: 'history',

@@ -3,6 +3,8 @@ import type { PeerEvent } from '../events.ts';
 import type { MemberView, MembershipServiceStats } from '../membership/index.ts';
 import type { ChatCounters } from '../peer.ts';
 import type { HistoryEntry } from '../history/store.ts';
+import type { FileTransferStats } from '../files/index.ts';
+import { formatBytes } from '../files/format.ts';
 import { PLAIN } from './colour.ts';
 import type { Style } from './colour.ts';
 
@@ -14,7 +16,19 @@ export function shortId(peerId: string): string {
   return peerId.length > 12 ? `…${peerId.slice(-8)}` : peerId;
 }
 
-/** One line per event, or undefined for events not worth a line in the terminal. */
+/** A file transfer's ID as the console shows it: long enough to be unique, short enough to type after /accept. */
+export function shortFileId(id: string): string {
+  return id.slice(0, 8);
+}
+
+/** Why an offer waits, as the recipient's PendingReason says it. */
+const WAIT_REASONS: Record<string, string> = {
+  'not-member': 'the sender is not a member',
+  'too-large': 'it is over the size limit',
+  'over-quota': 'it would take the downloads over their quota'
+};
+const waitReason = (reason: string): string => WAIT_REASONS[reason] ?? reason;
+
 /** How to name a message's author: its nick, or `nick#abcd` when members share the nick. */
 export type NameOf = (peerId: string, nick: string) => string;
 
@@ -67,7 +81,7 @@ function renderText(event: PeerEvent, currentRoom: string | undefined, style: St
     case 'member-failed':
       return `* ${event.nick} (${shortId(event.peerId)}) failed`;
     case 'stats':
-      return formatStats(event.membership, event.chat);
+      return formatStats(event.membership, event.chat, event.files);
     case 'history': {
       const from = event.source === 'local' ? 'this peer\'s history' : `history from ${shortId(event.peer ?? '')}`;
       const lines = event.messages.map((m) => style.dim(`[${clock(m.ts)}] <${nameOf(m.from, m.nick)}> ${m.text}`));
@@ -85,6 +99,29 @@ function renderText(event: PeerEvent, currentRoom: string | undefined, style: St
       return `* ${event.message}`;
     case 'dm-failed':
       return `! a direct message to ${shortId(event.to)} failed: ${event.reason}`;
+    case 'file-sending':
+      return `* sending ${event.name} (${formatBytes(event.size)}) to ${event.toNick} [${shortFileId(event.id)}]`;
+    case 'file-waiting':
+      return `* ${event.toNick} is asked before taking ${event.name} [${shortFileId(event.id)}]: ${waitReason(event.reason)}`;
+    case 'file-offered': {
+      const what = `${event.name} (${formatBytes(event.size)}, ${event.mime})`;
+      const id = shortFileId(event.id);
+      if (!event.needsAccept) return `* receiving ${what} from ${nameOf(event.from, event.nick)} [${id}]`;
+      return `* ${nameOf(event.from, event.nick)} offers ${what} [${id}]; it waits because ${event.why.map(waitReason).join(', and ')}: ` +
+        `/accept ${id} or /reject ${id}`;
+    }
+    case 'file-progress': {
+      const pct = event.size === 0 ? 100 : Math.floor((100 * event.bytes) / event.size);
+      return `* ${event.name} [${shortFileId(event.id)}] ${event.direction === 'send' ? 'sent' : 'received'} ${pct}% ` +
+        `(${formatBytes(event.bytes)} of ${formatBytes(event.size)})`;
+    }
+    case 'file-sent':
+      return `* ${event.toNick} has ${event.name} (${formatBytes(event.size)}, SHA-256 checked) [${shortFileId(event.id)}]`;
+    case 'file-received':
+      return `* saved ${event.name} (${formatBytes(event.size)}, SHA-256 checked) from ${nameOf(event.from, event.nick)} at ${event.path}`;
+    case 'file-failed':
+      return `! ${event.direction === 'send' ? 'sending' : 'receiving'} ${event.name} [${shortFileId(event.id)}] failed (${event.reason}): ` +
+        `${event.message}${event.direction === 'receive' ? '; nothing was kept' : ''}`;
     case 'info':
       return event.message;
     case 'error':
@@ -126,14 +163,15 @@ export function formatMembers(members: readonly MemberView[], self: string): str
 }
 
 /** The /stats text: membership traffic since start, then what was refused or lost, then chat. */
-export function formatStats(s: MembershipServiceStats, chat: ChatCounters): string {
+export function formatStats(s: MembershipServiceStats, chat: ChatCounters, files: FileTransferStats): string {
   return [
     `membership sent      ${s.sentFrames} frames, ${s.sentBytes} bytes`,
     `membership received  ${s.receivedFrames} frames, ${s.receivedBytes} bytes`,
     `refused              ${s.badFrames} bad frames, ${s.rateLimitedFrames} over the rate limit, ${s.rejectedClaims} rejected claims`,
     `not sent             ${s.droppedSends} dropped (backpressure), ${s.unreachable} unreachable`,
     `self                 incarnation ${s.incarnation}, ${s.refutations} refutations, health ${s.health} (0 is healthy)`,
-    `chat                 ${chat.sent} sent, ${chat.received} received, ${chat.rejected} rejected, ${chat.graylisted} peers graylisted`
+    `chat                 ${chat.sent} sent, ${chat.received} received, ${chat.rejected} rejected, ${chat.graylisted} peers graylisted`,
+    `files                ${files.sent} sent, ${files.received} received, ${files.failed} failed, ${files.badOffers} bad offers, ${files.refused} refused`
   ].join('\n');
 }
 

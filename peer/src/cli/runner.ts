@@ -91,8 +91,9 @@ export class CommandRunner {
     const { link } = this.options;
     const [arg] = args;
     if (isPeerAction(action)) {
-      // A log file is named from where the console runs, not where the peer does.
-      const sent = action === 'log-on' && arg !== undefined ? [resolve(this.options.cwd, arg)] : args;
+      // Files are named from where the console runs, not where the peer does.
+      const sent = action === 'log-on' && arg !== undefined ? [resolve(this.options.cwd, arg)]
+        : action === 'send-file' ? [arg as string, resolve(this.options.cwd, args[1] as string)] : args;
       for (const event of await link.run(action, sent)) this.options.emit(event);
       return;
     }

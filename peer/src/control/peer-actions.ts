@@ -18,7 +18,9 @@ import { displayNames, roomMembers } from '../presence.ts';
 import { CommandError } from '../cli/command-tree.ts';
 import { seconds, wholeNumber } from '../cli/arg-values.ts';
 import type { LogLevel, PeerAction } from '../cli/commands.ts';
-import { formatMembers, formatPairs, formatTable, historyLine, shortId } from '../cli/render.ts';
+import { formatMembers, formatPairs, formatTable, historyLine, shortFileId, shortId } from '../cli/render.ts';
+import { FILE_PROTOCOL_ID } from '../files/index.ts';
+import { formatBytes } from '../files/format.ts';
 import { DEFAULT_HISTORY_SHOWN } from '../config.ts';
 import { BACKLOG_PROTOCOL } from '../history/constants.ts';
 import { DM_PROTOCOL } from '../direct/messages.ts';
@@ -68,7 +70,8 @@ export class PeerActions {
           membership: MEMBERSHIP_PROTOCOL_ID,
           chat: `${ROOM_TOPIC_PREFIX}ROOM (gossipsub topics)`,
           backlog: BACKLOG_PROTOCOL,
-          'direct messages': DM_PROTOCOL
+          'direct messages': DM_PROTOCOL,
+          files: FILE_PROTOCOL_ID
         }));
         return;
       case 'show-peers': {
@@ -96,7 +99,7 @@ export class PeerActions {
         return;
       case 'show-stats':
         // Its own event rather than info text, so that --json gives scripts the numbers.
-        events.push({ type: 'stats', ts: Date.now(), membership: peer.membershipStats(), chat: peer.chatCounters() });
+        events.push({ type: 'stats', ts: Date.now(), membership: peer.membershipStats(), chat: peer.chatCounters(), files: peer.fileStats() });
         return;
       case 'show-processes':
         info(formatTable(['PROCESS', 'STATE', 'DETAIL'], peer.processes().map((p) => [p.name, p.state, p.detail])));
@@ -187,6 +190,27 @@ export class PeerActions {
         const names = displayNames(peer.members());
         info(waiting.length === 0 ? 'the outbox is empty' : formatTable(['TO', 'QUEUED', 'TEXT'],
           waiting.map((e) => [names.get(e.to) ?? shortId(e.to), new Date(e.ts).toISOString().replace('T', ' ').slice(0, 19), e.text])));
+        return;
+      }
+      case 'send-file':
+        // The outcome is events: file-sending now, then file-progress and file-sent or file-failed.
+        await peer.sendFile(arg as string, resolve(args[1] as string));
+        return;
+      case 'accept':
+        info(`* accepted ${shortFileId(peer.acceptFile(arg as string))}`);
+        return;
+      case 'reject':
+        info(`* rejected ${shortFileId(peer.rejectFile(arg as string))}; the sender is told`);
+        return;
+      case 'show-transfers': {
+        const transfers = peer.fileTransfers();
+        const names = displayNames(peer.members());
+        info(transfers.length === 0 ? 'no file transfers' : formatTable(['ID', '', 'PEER', 'FILE', 'SIZE', 'DONE', 'STATE'],
+          transfers.map((t) => [
+            shortFileId(t.id), t.direction === 'send' ? 'to' : 'from', names.get(t.peer) ?? shortId(t.peer), t.name, formatBytes(t.size),
+            t.size === 0 ? '-' : `${Math.floor((100 * t.bytes) / t.size)}%`,
+            t.state === 'pending' ? `waits for /accept ${shortFileId(t.id)} or /reject` : t.state
+          ])));
         return;
       }
       case 'nick':
