@@ -23,6 +23,7 @@ import { Access, newSecret, writeTokenFile } from './control/auth.ts';
 import type { ListenerKind } from './control/auth.ts';
 import { EventStreams } from './control/event-stream.ts';
 import { createControlApp } from './control/server.ts';
+import { UPLOADS_DIR } from './control/constants.ts';
 
 function options(): CliOptions {
   try {
@@ -91,6 +92,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  // Uploads a stopped daemon was still sending are of no use to anyone now.
+  await rm(join(opts.dataDir, UPLOADS_DIR), { recursive: true, force: true });
   const token = newSecret();
   const tokenFile = join(opts.dataDir, API_TOKEN_FILE);
   await writeTokenFile(tokenFile, token);

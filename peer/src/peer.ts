@@ -186,6 +186,10 @@ export class Peer {
     return this.started().peerId.toString();
   }
 
+  get dataDir(): string {
+    return this.options.dataDir;
+  }
+
   get nick(): string {
     return this.nickName;
   }
@@ -605,7 +609,8 @@ export class Peer {
     this.started().services.membership.updateMeta({ rooms: [...this.joined] });
   }
 
-  private downloadsDir(): string {
+  /** Where received files are saved. */
+  downloadsDir(): string {
     return join(this.options.dataDir, DOWNLOADS_DIR);
   }
 

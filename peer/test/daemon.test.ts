@@ -123,6 +123,28 @@ describe('the daemon', () => {
     const carlId = (await carl.waitFor((e) => e.type === 'ready', 'carl ready') as Ready).peerId;
     const left = daemon.items.findIndex((e) => e.type === 'membership' && e.state === 'left');
     await daemon.waitFor((e) => e.type === 'member-joined' && e.peerId === carlId && daemon.items.indexOf(e) > left, 'the daemon to see carl again', 20_000);
+    // Files through the API: one uploaded to be sent, one received and downloaded.
+    const upload = await call(socket, 'POST', '/v1/files?member=carl&name=upload.bin', {
+      headers: { 'content-type': 'application/octet-stream' }, body: 'uploaded bytes'
+    });
+    expect(upload.status, JSON.stringify(upload.json)).toBe(200);
+    const got = await carl.waitFor((e) => e.type === 'file-received' && e.name === 'upload.bin', 'carl to get the uploaded file') as Extract<PeerEvent, { type: 'file-received' }>;
+    expect(await readFile(got.path, 'utf8')).toBe('uploaded bytes');
+    expect((await call(socket, 'POST', '/v1/files?member=nobody&name=x.bin', { headers: { 'content-type': 'application/octet-stream' }, body: 'x' })).status).toBe(422);
+    const back = join(dir, 'back.txt');
+    await writeFile(back, 'carl sends this back\n');
+    carl.write(`/send-file dee ${back}`);
+    await daemon.waitFor((e) => e.type === 'file-received' && e.name === 'back.txt', 'the daemon to get carl\'s file');
+    const listed = (await call(socket, 'GET', '/v1/downloads')).json as { files: { name: string, size: number }[] };
+    expect(listed.files).toContainEqual(expect.objectContaining({ name: 'back.txt', size: 21 }));
+    const download = await call(socket, 'GET', '/v1/downloads/back.txt');
+    expect(download.status).toBe(200);
+    expect(download.json).toBe('carl sends this back\n');
+    expect(download.headers['content-disposition']).toContain('attachment');
+    for (const sneaky of ['..%2Fidentity.key', '%2E%2E%2Fapi-token', 'nothing-here']) {
+      expect((await call(socket, 'GET', `/v1/downloads/${sneaky}`)).status, sneaky).toBe(404);
+    }
+
     const who = await call(tcp, 'POST', '/v1/commands/who', { headers: bearer, body: { room: 'lobby' } });
     expect(who.status).toBe(200);
     expect(JSON.stringify(who.json)).toContain('carl');

@@ -11,6 +11,10 @@ export const EVENT_STREAM_MAX_BUFFER = 1024 * 1024;
 export const EVENT_STREAM_HEARTBEAT_MS = 15_000;
 /** Messages a history request returns at most. */
 export const MAX_HISTORY_PAGE = 1000;
+/** A file uploaded to be sent (the web page's way to /send-file) may be this large. */
+export const MAX_UPLOAD_BYTES = 2 ** 30;
+/** In the data dir: uploaded files wait here until their transfer ends. */
+export const UPLOADS_DIR = 'uploads';
 /** The web page's session cookie, set by the one-time login link. */
 export const SESSION_COOKIE = 'cli-chat-session';
 /** How long the daemon's printed login link works, once. */

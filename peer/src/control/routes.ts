@@ -63,14 +63,26 @@ export const HistoryResponse = Type.Object({
 
 export const ShutdownResponse = Type.Object({ stopping: Type.Literal(true) });
 
+export const UploadQuery = Type.Object({
+  member: Type.String({ minLength: 1, maxLength: 128, description: 'A nick, nick#abcd or a peer ID' }),
+  name: Type.String({ minLength: 1, maxLength: 255, description: 'The file name offered to the recipient' })
+}, strict);
+export const UploadResponse = Type.Object({ id: Type.String(), name: Type.String(), size: Type.Integer() });
+export const DownloadsResponse = Type.Object({
+  files: Type.Array(Type.Object({ name: Type.String(), size: Type.Integer(), mtime: Type.Number() }), { description: 'Newest first' })
+});
+export const DownloadParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }, strict);
+
 export interface ControlRoute {
   method: 'GET' | 'POST';
   path: string;
   summary: string;
   body?: TSchema;
   query?: TSchema;
-  /** Absent for the event stream, which answers text/event-stream. */
+  /** Absent for the event stream, which answers text/event-stream, and downloads, which answer the file. */
   response?: TSchema;
+  /** The body is the raw bytes of a file (application/octet-stream). */
+  upload?: boolean;
 }
 
 export const routes = {
@@ -78,7 +90,13 @@ export const routes = {
   events: { method: 'GET', path: `${CONTROL_PREFIX}/events`, summary: 'Server-sent events: every peer event as --json prints it, `ready` first' },
   say: { method: 'POST', path: `${CONTROL_PREFIX}/say`, summary: 'Send a line to a joined room', body: SayRequest, response: SayResponse },
   history: { method: 'GET', path: `${CONTROL_PREFIX}/history`, summary: 'Messages in the local history', query: HistoryQuery, response: HistoryResponse },
-  shutdown: { method: 'POST', path: `${CONTROL_PREFIX}/shutdown`, summary: 'Stop the peer gracefully (others see member-left)', response: ShutdownResponse }
+  shutdown: { method: 'POST', path: `${CONTROL_PREFIX}/shutdown`, summary: 'Stop the peer gracefully (others see member-left)', response: ShutdownResponse },
+  upload: {
+    method: 'POST', path: `${CONTROL_PREFIX}/files`, summary: 'Send the file in the body (application/octet-stream) to a member, as /send-file does',
+    query: UploadQuery, response: UploadResponse, upload: true
+  },
+  downloads: { method: 'GET', path: `${CONTROL_PREFIX}/downloads`, summary: 'The files received, in the downloads directory', response: DownloadsResponse },
+  download: { method: 'GET', path: `${CONTROL_PREFIX}/downloads/:name`, summary: 'One received file, as an attachment' }
 } as const satisfies Record<string, ControlRoute>;
 
 /** A console command as a route: its action, its words, and its arguments by name. */

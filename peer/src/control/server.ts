@@ -14,9 +14,15 @@ import { viewOf } from './link.ts';
 import { AccessDenied } from './auth.ts';
 import type { Access } from './auth.ts';
 import type { EventStreams } from './event-stream.ts';
-import { COMMAND_ROUTES, commandArgs, routes } from './routes.ts';
+import { COMMAND_ROUTES, DownloadParams, commandArgs, routes } from './routes.ts';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { safeFileName } from '../files/index.ts';
 import type { ControlRoute } from './routes.ts';
-import { CONTROL_BODY_LIMIT, CONTROL_OPENAPI_PATH, EVENT_SEQ_HEADER, MAX_HISTORY_PAGE } from './constants.ts';
+import { CONTROL_BODY_LIMIT, CONTROL_OPENAPI_PATH, EVENT_SEQ_HEADER, MAX_HISTORY_PAGE, MAX_UPLOAD_BYTES, UPLOADS_DIR } from './constants.ts';
 import { controlOpenApi } from './openapi.ts';
 import { webAssets } from './web-assets.ts';
 
@@ -73,6 +79,18 @@ function schemaOf(route: ControlRoute): { body?: TSchema, querystring?: TSchema 
   return { ...(route.body ? { body: route.body } : {}), ...(route.query ? { querystring: route.query } : {}) };
 }
 
+/** Passes bytes through until more than `max` went by, then fails the pipeline. */
+function atMost(max: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > max) done(new Error(`the file is larger than the ${max} bytes an upload may have`));
+      else done(null, chunk);
+    }
+  });
+}
+
 export function createControlApp(options: ControlAppOptions): FastifyInstance {
   const { peer, actions, access, streams } = options;
   const app = Fastify({ loggerInstance: options.log, logController: new LogController({ disableRequestLogging: true }), bodyLimit: CONTROL_BODY_LIMIT, return503OnClosing: true });
@@ -127,6 +145,61 @@ export function createControlApp(options: ControlAppOptions): FastifyInstance {
   app.post(routes.shutdown.path, async (request, reply) => {
     reply.raw.once('finish', options.onShutdown);
     return { stopping: true };
+  });
+
+  // The body stays a stream: a file is written to disk as it arrives, never held whole.
+  app.addContentTypeParser('application/octet-stream', (request, payload, done) => done(null, payload));
+
+  app.post(routes.upload.path, { schema: { querystring: routes.upload.query }, bodyLimit: MAX_UPLOAD_BYTES }, async (request) => {
+    const { member, name } = request.query as { member: string, name: string };
+    const body = request.body;
+    if (!(body instanceof Readable)) throw new Refused(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the file as the body, content-type application/octet-stream');
+    await mkdir(join(peer.dataDir, UPLOADS_DIR), { recursive: true, mode: 0o700 });
+    const dir = await mkdtemp(join(peer.dataDir, UPLOADS_DIR, 'up-'));
+    const path = join(dir, safeFileName(name));
+    let sending: { id: string, name: string, size: number } | undefined;
+    try {
+      await pipeline(body, atMost(MAX_UPLOAD_BYTES), createWriteStream(path, { mode: 0o600 }));
+      sending = await peer.sendFile(member, path);
+    } catch (err) {
+      throw new Refused(422, 'REFUSED', (err as Error).message);
+    } finally {
+      if (sending === undefined) await rm(dir, { recursive: true, force: true });
+    }
+    const { id } = sending;
+    // The staged copy is read until the transfer ends, then it goes.
+    const off = peer.on((event) => {
+      if ((event.type === 'file-sent' || event.type === 'file-failed') && event.id === id) {
+        off();
+        void rm(dir, { recursive: true, force: true });
+      }
+    });
+    return sending;
+  });
+
+  app.get(routes.downloads.path, async () => {
+    const dir = peer.downloadsDir();
+    const names = await readdir(dir).catch(() => []);
+    const files = (await Promise.all(names.map(async (name) => {
+      const info = await stat(join(dir, name)).catch(() => undefined);
+      return info?.isFile() && !name.startsWith('.') ? [{ name, size: info.size, mtime: info.mtimeMs }] : [];
+    }))).flat();
+    return { files: files.sort((a, b) => b.mtime - a.mtime) };
+  });
+
+  app.get(routes.download.path, { schema: { params: DownloadParams } }, async (request, reply) => {
+    const { name } = request.params as { name: string };
+    const dir = peer.downloadsDir();
+    // Only a name the directory lists: no path of the client's making is ever opened.
+    const listed = (await readdir(dir).catch(() => [] as string[])).find((n) => n === name && !n.startsWith('.'));
+    const info = listed === undefined ? undefined : await stat(join(dir, listed)).catch(() => undefined);
+    if (listed === undefined || !info?.isFile()) throw new Refused(404, 'NOT_FOUND', `no file ${JSON.stringify(name)} in the downloads`);
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-length', String(info.size))
+      .header('x-content-type-options', 'nosniff')
+      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(listed)}`)
+      .send(createReadStream(join(dir, listed)));
   });
 
   for (const route of COMMAND_ROUTES) {
