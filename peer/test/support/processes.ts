@@ -93,6 +93,23 @@ export function startPeer(args: string[], env: NodeJS.ProcessEnv = {}): PeerProc
   return new Proc<PeerEvent>(['peer/src/main.ts', '--json', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', ...args], parseJsonLine, env);
 }
 
+/** The line `npm run daemon -- --json` prints once its control API listens, before its events. */
+export interface DaemonLine {
+  type: 'daemon';
+  socket: string;
+  api: string | null;
+  web: string | null;
+  login: string | null;
+  tokenFile: string;
+}
+
+export type DaemonProc = Proc<PeerEvent | DaemonLine>;
+
+/** Starts a daemon exactly as `npm run daemon -- <args>` does, with --json for the test to read. */
+export function startDaemon(args: string[]): DaemonProc {
+  return new Proc<PeerEvent | DaemonLine>(['peer/src/daemon.ts', '--json', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', ...args], (line) => JSON.parse(line) as PeerEvent | DaemonLine);
+}
+
 /** What support/flooder.ts prints, one JSON object a line. */
 export type FlooderEvent =
   | { type: 'ready', peerId: string }
