@@ -1,4 +1,4 @@
-/** The web page's files, read once: a page, its script and its style, no framework. */
+/** The web page's files, read once: a page, its script, its style and its icon, no framework. */
 import { readFileSync } from 'node:fs';
 
 export interface WebAsset {
@@ -10,7 +10,9 @@ export interface WebAsset {
 const FILES: [string, string, string][] = [
   ['/', 'index.html', 'text/html; charset=utf-8'],
   ['/app.js', 'app.js', 'text/javascript; charset=utf-8'],
-  ['/app.css', 'app.css', 'text/css; charset=utf-8']
+  ['/app.css', 'app.css', 'text/css; charset=utf-8'],
+  // Named by the page, so browsers do not ask for /favicon.ico and log its 404.
+  ['/favicon.svg', 'favicon.svg', 'image/svg+xml']
 ];
 
 let cached: WebAsset[] | undefined;
