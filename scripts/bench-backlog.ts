@@ -29,21 +29,21 @@
  * Every child is killed and temp dirs removed on exit, error, SIGINT or SIGTERM. A missed
  * target is reported, not failed.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { killAll, REPO_ROOT, startBootstrapServer, startPeer } from '../peer/test/support/processes.ts';
+import { startBootstrapServer, startPeer } from '../peer/test/support/processes.ts';
 import type { PeerProc } from '../peer/test/support/processes.ts';
 import type { PeerEvent } from '../peer/src/events.ts';
 import { MAX_BACKLOG_ENTRIES } from '../peer/src/history/constants.ts';
 import { cleanUpOnExit } from './cleanup.ts';
+import { median, runBench, writeResults } from './bench-figures.ts';
 import { processCpuMs } from './bench-chat/children.ts';
 import { summariseProfile } from './bench-chat/cpuprofile.ts';
 import type { ProfileSummary, Watched } from './bench-chat/cpuprofile.ts';
 
-const RESULTS_DIR = join(REPO_ROOT, 'bench-results');
 const ROOM = 'backlog';
 const TARGET_MS = 2_000;
 const WARM_DEADLINE_MS = 20_000;
@@ -226,12 +226,6 @@ async function runRound(pair: number, kind: Kind, url: string, holder: { proc: P
 // ---------------------------------------------------------------------------------------
 // Figures
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = sorted.length / 2;
-  return Number.isInteger(mid) ? (sorted[mid - 1]! + sorted[mid]!) / 2 : sorted[Math.floor(mid)]!;
-}
 
 interface Spread {
   median: number;
@@ -365,18 +359,9 @@ async function main(): Promise<void> {
       ...p.inclusive.map((f) => `| ${f.name} | ${f.ms} | ${f.pct} |`), '');
   }
   const md = lines.join('\n');
-  await mkdir(RESULTS_DIR, { recursive: true });
-  await writeFile(join(RESULTS_DIR, 'backlog.json'), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(join(RESULTS_DIR, 'backlog.md'), md);
-  console.log(md);
+  await writeResults('backlog', report, md);
   holder.proc.write('/quit');
   await holder.proc.exited;
 }
 
-try {
-  await main();
-} finally {
-  await killAll();
-  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
-  tempDirs.length = 0;
-}
+await runBench(main, tempDirs);

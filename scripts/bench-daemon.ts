@@ -18,18 +18,18 @@
  * Writes bench-results/daemon.json and bench-results/daemon.md and prints the table. Every
  * child is killed and temp dirs removed however it ends. A missed target is reported, not failed.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { killAll, REPO_ROOT, startBootstrapServer, startDaemon, startPeer } from '../peer/test/support/processes.ts';
+import { startBootstrapServer, startDaemon, startPeer } from '../peer/test/support/processes.ts';
 import type { DaemonProc, PeerProc } from '../peer/test/support/processes.ts';
 import { openEvents } from '../peer/test/support/control.ts';
 import type { PeerEvent } from '../peer/src/events.ts';
 import { cleanUpOnExit } from './cleanup.ts';
+import { median, percentile, runBench, writeResults } from './bench-figures.ts';
 import { processCpuMs } from './bench-chat/children.ts';
 
-const RESULTS_DIR = join(REPO_ROOT, 'bench-results');
 const ROOM = 'bench';
 const TARGET_P99_RATIO = 1.2;
 const GRACE_MS = 2_000;
@@ -58,16 +58,7 @@ function log(text: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length / 2;
-  return Number.isInteger(mid) ? ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2 : sorted[Math.floor(mid)] ?? Number.NaN;
-}
 
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 
@@ -243,16 +234,7 @@ async function main(): Promise<void> {
     ''
   ];
   const md = lines.join('\n');
-  await mkdir(RESULTS_DIR, { recursive: true });
-  await writeFile(join(RESULTS_DIR, 'daemon.json'), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(join(RESULTS_DIR, 'daemon.md'), md);
-  console.log(md);
+  await writeResults('daemon', report, md);
 }
 
-try {
-  await main();
-} finally {
-  await killAll();
-  await Promise.all(tempDirs.map((d) => rm(d, { recursive: true, force: true })));
-  tempDirs.length = 0;
-}
+await runBench(main, tempDirs);

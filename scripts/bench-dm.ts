@@ -19,18 +19,18 @@
  * Writes bench-results/dm.json and bench-results/dm.md and prints the table. Every child is
  * killed and temp dirs removed on exit, error, SIGINT or SIGTERM.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { killAll, REPO_ROOT, startBootstrapServer, startPeer } from '../peer/test/support/processes.ts';
+import { startBootstrapServer, startPeer } from '../peer/test/support/processes.ts';
 import type { PeerProc } from '../peer/test/support/processes.ts';
 import type { PeerEvent } from '../peer/src/events.ts';
 import { DM_BURST, DM_RATE_PER_S } from '../peer/src/direct/messages.ts';
 import { cleanUpOnExit } from './cleanup.ts';
+import { percentile, runBench, writeResults } from './bench-figures.ts';
 
-const RESULTS_DIR = join(REPO_ROOT, 'bench-results');
 const ROOM = 'dm';
 const WARM_UP = 5;
 const GRACE_MS = 3_000;
@@ -101,10 +101,6 @@ async function start(nick: string, url: string): Promise<{ proc: PeerProc, peerI
 // ---------------------------------------------------------------------------------------
 // Figures
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
 
 interface Latency {
   count: number;
@@ -217,18 +213,9 @@ async function main(): Promise<void> {
     ''
   ];
   const md = lines.join('\n');
-  await mkdir(RESULTS_DIR, { recursive: true });
-  await writeFile(join(RESULTS_DIR, 'dm.json'), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(join(RESULTS_DIR, 'dm.md'), md);
-  console.log(md);
+  await writeResults('dm', report, md);
   for (const peer of [alice, bob]) peer.proc.write('/quit');
   await Promise.all([alice, bob].map((p) => p.proc.exited));
 }
 
-try {
-  await main();
-} finally {
-  await killAll();
-  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
-  tempDirs.length = 0;
-}
+await runBench(main, tempDirs);

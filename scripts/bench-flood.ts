@@ -25,19 +25,19 @@
  * is reported, not failed.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { killAll, REPO_ROOT, startBootstrapServer, startFlooder, startPeer } from '../peer/test/support/processes.ts';
+import { startBootstrapServer, startFlooder, startPeer } from '../peer/test/support/processes.ts';
 import type { FlooderEvent, PeerProc, Proc } from '../peer/test/support/processes.ts';
 import type { PeerEvent } from '../peer/src/events.ts';
 import { AUTHOR_BURST, AUTHOR_RATE } from '../peer/src/chat/constants.ts';
 import { cleanUpOnExit } from './cleanup.ts';
+import { median, percentile, runBench, writeResults } from './bench-figures.ts';
 import { machineCpu, processCpuMs } from './bench-chat/children.ts';
 
-const RESULTS_DIR = join(REPO_ROOT, 'bench-results');
 const ROOM = 'flood';
 const GRACE_MS = 3_000;
 const WARM_DEADLINE_MS = 20_000;
@@ -144,17 +144,7 @@ async function askStats(peer: Honest): Promise<Extract<PeerEvent, { type: 'stats
 // ---------------------------------------------------------------------------------------
 // Figures
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = sorted.length / 2;
-  return Number.isInteger(mid) ? (sorted[mid - 1]! + sorted[mid]!) / 2 : sorted[Math.floor(mid)]!;
-}
 
 const round1 = (v: number): number => Math.round(v * 10) / 10;
 
@@ -345,18 +335,9 @@ async function main(): Promise<void> {
     ''
   ];
   const md = lines.join('\n');
-  await mkdir(RESULTS_DIR, { recursive: true });
-  await writeFile(join(RESULTS_DIR, 'flood.json'), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(join(RESULTS_DIR, 'flood.md'), md);
-  console.log(md);
+  await writeResults('flood', report, md);
   for (const peer of [a, b]) peer.proc.write('/quit');
   await Promise.all([a, b].map((p) => p.proc.exited));
 }
 
-try {
-  await main();
-} finally {
-  await killAll();
-  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
-  tempDirs.length = 0;
-}
+await runBench(main, tempDirs);
