@@ -18,6 +18,7 @@ export function peerOptionsOf(opts: CliOptions, log: Logger): PeerOptions {
     historyDays: opts.historyDays,
     backlog: opts.backlog,
     roomRateLimit: opts.roomRateLimit,
+    relay: opts.relay,
     ...(opts.adminToken === undefined ? {} : { adminToken: opts.adminToken }),
     log
   };

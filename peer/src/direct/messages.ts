@@ -101,7 +101,10 @@ export class DirectMessages {
   }
 
   async start(): Promise<void> {
-    await this.options.node.handle(DM_PROTOCOL, (stream, connection) => { void this.onStream(stream, connection); }, { maxInboundStreams: 16 });
+    // A direct message is one small frame and its ack: a relayed member with a limited circuit gets it too.
+    await this.options.node.handle(DM_PROTOCOL, (stream, connection) => { void this.onStream(stream, connection); }, {
+      maxInboundStreams: 16, runOnLimitedConnection: true
+    });
   }
 
   async stop(): Promise<void> {
@@ -121,7 +124,7 @@ export class DirectMessages {
     const signal = AbortSignal.timeout(DM_TIMEOUT_MS);
     let stream: Stream;
     try {
-      stream = await this.options.node.dialProtocol(peerIdFromString(peerId), DM_PROTOCOL, { signal });
+      stream = await this.options.node.dialProtocol(peerIdFromString(peerId), DM_PROTOCOL, { signal, runOnLimitedConnection: true });
     } catch (err) {
       throw new UnreachableError(peerId, err);
     }

@@ -91,8 +91,10 @@ export class Backlog {
   }
 
   async start(): Promise<void> {
+    // An answer is bounded (MAX_BACKLOG_ENTRIES records), and a joiner behind a NAT may have
+    // only relayed members to ask; a circuit's data limit cut short ends it as a failed fetch.
     await this.options.node.handle(BACKLOG_PROTOCOL, (stream, connection) => { void this.answer(stream, connection); }, {
-      maxInboundStreams: MAX_CONCURRENT_ANSWERS * 2
+      maxInboundStreams: MAX_CONCURRENT_ANSWERS * 2, runOnLimitedConnection: true
     });
   }
 
@@ -107,7 +109,7 @@ export class Backlog {
   /** Asks `peerId` for `room`'s messages from `since` on, at most `limit`; verifies each. */
   async fetch(peerId: string, room: string, since: number, limit: number): Promise<BacklogAnswer> {
     const signal = AbortSignal.timeout(BACKLOG_TIMEOUT_MS);
-    const stream = await this.options.node.dialProtocol(peerIdFromString(peerId), BACKLOG_PROTOCOL, { signal });
+    const stream = await this.options.node.dialProtocol(peerIdFromString(peerId), BACKLOG_PROTOCOL, { signal, runOnLimitedConnection: true });
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_RECORD_BYTES });
       await lp.write(requestCodec.encode({ v: BACKLOG_VERSION, room, since, limit }), { signal });
