@@ -171,4 +171,19 @@ describe.skipIf(unavailable !== undefined)('peers behind NATs', () => {
     again.proc.write('/quit');
     await Promise.all([memberEvent(h1, 'member-left', again, before[0]), memberEvent(relay, 'member-left', again, before[1])]);
   }, 60_000);
+
+  it(`through a relay that limits its circuits, membership, rooms and direct messages still run (limited connections)${skipped}`, async () => {
+    const { pub, home1, home2 } = topology();
+    const { url } = await startBootstrapServer(['--no-data-file'], pub.ip, pub.launcher);
+    // Any limit makes libp2p mark the relayed connection limited: only protocols that opt in run on it.
+    const relay = await startPeerIn(pub, 'strict', url, ['--relay', '--relay-circuit-seconds', '600', '--relay-circuit-bytes', '50000000']);
+    const [h1, h2] = await Promise.all([startPeerIn(home1, 'home1b', url), startPeerIn(home2, 'home2b', url)]);
+    await Promise.all([memberEvent(h1, 'member-joined', h2), memberEvent(h2, 'member-joined', h1)]);
+    await h1.proc.waitFor((e) => e.type === 'peer-connected' && e.peerId === h2.id, 'home1b connected to home2b', MEET_MS);
+    expect((await connectionAddrs(h1, h2)).every((a) => a.includes(`/p2p/${relay.id}/p2p-circuit`))).toBe(true);
+    h2.proc.write('over a limited circuit');
+    await h1.proc.waitFor((e) => e.type === 'message' && e.text === 'over a limited circuit', 'home1b to get the message', DELIVER_MS);
+    h1.proc.write('/msg home2b limited psst');
+    await h2.proc.waitFor((e) => e.type === 'dm' && e.text === 'limited psst', 'home2b to get the direct message', DELIVER_MS);
+  }, 45_000);
 });
