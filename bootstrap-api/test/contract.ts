@@ -170,6 +170,15 @@ export function describeContract(name: string, setup: () => Promise<ContractBack
         });
       });
 
+      it('a peer behind a NAT registers its relayed addresses (/p2p/RELAY/p2p-circuit) as they are', async () => {
+        const behindNat = peer(1);
+        const relayed = [`/ip4/203.0.113.7/tcp/4001/p2p/${peer(2).peerId}/p2p-circuit`, `/ip6/2001:db8::7/tcp/4001/p2p/${peer(3).peerId}/p2p-circuit`];
+        const addrs = [...behindNat.addrs, ...relayed];
+        const record = await sealRecord(behindNat.key, addrs, Date.now());
+        await expect(client.join(record)).resolves.toMatchObject({ admitted: true });
+        expect((await client.list()).peers.find((p) => p.peerId === behindNat.peerId)?.addrs).toEqual(addrs);
+      });
+
       it('join again renews the lease and keeps the registration time; the exact same record is a harmless retry', async () => {
         const first = await peer(0).record();
         await client.join(first);

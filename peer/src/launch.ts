@@ -20,6 +20,7 @@ export function peerOptionsOf(opts: CliOptions, log: Logger): PeerOptions {
     roomRateLimit: opts.roomRateLimit,
     maxFileSize: opts.maxFileSize,
     downloadsQuota: opts.downloadsQuota,
+    relay: opts.relay,
     ...(opts.adminToken === undefined ? {} : { adminToken: opts.adminToken }),
     log
   };

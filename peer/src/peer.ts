@@ -25,6 +25,8 @@ import type { PeerEvent, PeerListener } from './events.ts';
 import type { RateLimit } from './chat/index.ts';
 import type { MemberEventType, MemberState, MemberView, MembershipServiceStats } from './membership/index.ts';
 import { VERSION } from './version.ts';
+import { DEFAULT_RESERVATIONS } from './node/relay.ts';
+import type { RelayOptions } from './node/relay.ts';
 import { join } from 'node:path';
 import { HistoryStore } from './history/store.ts';
 import type { HistoryEntry } from './history/store.ts';
@@ -75,6 +77,8 @@ export interface PeerOptions {
   maxFileSize?: number;
   /** Most DATA_DIR/downloads may hold for an offer to be accepted without asking. @default DEFAULT_DOWNLOADS_QUOTA_BYTES */
   downloadsQuota?: number;
+  /** Circuit relay: serving as one, and reservations on others. @default no relay service, DEFAULT_RESERVATIONS reservations */
+  relay?: RelayOptions;
   log: Logger;
 }
 
@@ -264,6 +268,8 @@ export class Peer {
       downloads: `${this.downloadsDir()}: members' files up to ${formatBytes(this.maxFileSize())} saved without asking while it holds ` +
         `under ${formatBytes(options.downloadsQuota ?? DEFAULT_DOWNLOADS_QUOTA_BYTES)}`,
       mdns: options.mdns ? 'on' : 'off',
+      relay: options.relay?.serve === undefined ? 'not serving' : `serving up to ${options.relay.serve.maxReservations} reservations`,
+      'relay reservations': String(options.relay?.reservations ?? DEFAULT_RESERVATIONS),
       manual: options.manual === true ? 'yes' : 'no',
       membership: `${options.membershipProfile} profile: probe every ${profile.probeInterval} ms (timeout ${profile.probeTimeout} ms), ` +
         `gossip every ${profile.gossipInterval} ms to ${profile.gossipNodes}, push-pull every ${profile.pushPullInterval} ms`
@@ -292,6 +298,7 @@ export class Peer {
         detail: this.hosted ? `serving ${this.hosted.url} for the peers on this machine` : (this.canHost() ? 'hosts one if none answers' : 'uses a remote server')
       },
       { name: 'seed dialer', state: this.dialer ? 'running' : 'stopped', detail: `${dialer.seeds} seeds, ${dialer.failing} unreachable` },
+      this.relayProcess(),
       {
         name: 'membership', state: this.inMembership ? 'joined' : 'not joined',
         detail: `${this.options.membershipProfile} profile, ${count('alive')} alive, ${count('suspect')} suspect, ` +
@@ -324,6 +331,7 @@ export class Peer {
       privateKey,
       listen: options.listen,
       mdns: options.mdns,
+      relay: options.relay ?? { reservations: DEFAULT_RESERVATIONS },
       membership: { profile: options.membershipProfile, meta: { nick: this.nickName, rooms: [], version: VERSION } },
       chat: { authorRateLimit: options.roomRateLimit }
     });
@@ -370,6 +378,8 @@ export class Peer {
     for (const type of ['member-failed', 'member-left'] as const) {
       node.services.membership.addEventListener(type, () => this.lease?.seedsChanged());
     }
+    // A relay reservation adds a relayed address after start, and one lost takes it away.
+    node.addEventListener('self:peer:update', () => this.lease?.addrsChanged());
     await node.start();
     node.services.chat.setNick(this.nickName);
     await this.backlog.start();
@@ -602,6 +612,21 @@ export class Peer {
     this.store?.close();
     await this.hosted?.close();
     await this.releaseLock?.();
+  }
+
+  /** The circuit relay: the reservations others hold on us, and the relayed addresses we hold elsewhere. */
+  private relayProcess(): ProcessView {
+    const relay = this.options.relay ?? { reservations: DEFAULT_RESERVATIONS };
+    const relayed = this.addrs.filter((a) => a.includes('/p2p-circuit')).length;
+    const wanted = `${relayed} of ${relay.reservations} reservations held on relays`;
+    const server = this.started().services.relay;
+    if (server === undefined || relay.serve === undefined) {
+      return { name: 'relay', state: 'not serving', detail: wanted };
+    }
+    const { maxReservations, circuitSeconds, circuitBytes } = relay.serve;
+    const limits = `circuits ${circuitSeconds === 0 ? 'unlimited in time' : `up to ${circuitSeconds} s`}, ` +
+      `${circuitBytes === 0 ? 'unlimited in data' : `up to ${circuitBytes} bytes`}`;
+    return { name: 'relay', state: 'serving', detail: `${server.reservations.size} of ${maxReservations} reservations taken; ${limits}; ${wanted}` };
   }
 
   /** Rooms are part of this member's signed metadata: others see who is where. */

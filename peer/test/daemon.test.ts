@@ -174,7 +174,7 @@ describe('the daemon', () => {
     expect((await call(socket, 'POST', '/v1/say', { body: { text: 'x', room: 'not-joined' } })).json)
       .toMatchObject({ error: { code: 'REFUSED', message: expect.stringContaining('not in #not-joined') } });
     expect((await call(socket, 'GET', '/v1/state')).json).toMatchObject({ nick: 'dee', rooms: ['lobby'] });
-    expect(daemon.items.some((e) => e.type === 'member-updated' || (e.type === 'info' && e.message.includes('mallory')))).toBe(false);
+    expect(daemon.items.some((e) => (e.type === 'member-updated' && e.nick === 'mallory') || (e.type === 'info' && e.message.includes('mallory')))).toBe(false);
 
     // A client can discover every call.
     const doc = (await call(socket, 'GET', '/openapi.json')).json as { paths: Record<string, unknown> };

@@ -5,6 +5,7 @@
  * by the nick it claims. A message carries its own random ID: a sender that retries after
  * a lost acknowledgement sends the same ID, and the recipient shows it once.
  */
+import { openStream } from '../node/open-stream.ts';
 import { randomBytes } from 'node:crypto';
 import type { Connection, Libp2p, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -75,7 +76,7 @@ export class DirectRefusedError extends Error {
 }
 
 export interface DirectMessagesOptions {
-  node: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>;
+  node: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections'>;
   /** Called once per received message; returns false for an ID already received (acknowledged, not shown again). */
   receive: (message: DirectMessage) => boolean;
   log: Logger;
@@ -101,7 +102,10 @@ export class DirectMessages {
   }
 
   async start(): Promise<void> {
-    await this.options.node.handle(DM_PROTOCOL, (stream, connection) => { void this.onStream(stream, connection); }, { maxInboundStreams: 16 });
+    // A direct message is one small frame and its ack: a relayed member with a limited circuit gets it too.
+    await this.options.node.handle(DM_PROTOCOL, (stream, connection) => { void this.onStream(stream, connection); }, {
+      maxInboundStreams: 16, runOnLimitedConnection: true
+    });
   }
 
   async stop(): Promise<void> {
@@ -121,7 +125,7 @@ export class DirectMessages {
     const signal = AbortSignal.timeout(DM_TIMEOUT_MS);
     let stream: Stream;
     try {
-      stream = await this.options.node.dialProtocol(peerIdFromString(peerId), DM_PROTOCOL, { signal });
+      stream = await openStream(this.options.node, peerIdFromString(peerId), DM_PROTOCOL, { signal });
     } catch (err) {
       throw new UnreachableError(peerId, err);
     }

@@ -7,6 +7,7 @@
  * signed records oldest first, each length-prefixed, and closes. Both sides bound what they
  * read; an answerer bounds how many answers it writes at once and how often a peer may ask.
  */
+import { openStream } from '../node/open-stream.ts';
 import type { Connection, Libp2p, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { lpStream } from '@libp2p/utils';
@@ -61,7 +62,7 @@ export class BacklogRefusedError extends Error {
 }
 
 export interface BacklogOptions {
-  node: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>;
+  node: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections'>;
   store: HistoryStore;
   /** Rooms this peer answers for: the ones it is in. */
   rooms: () => readonly string[];
@@ -91,8 +92,10 @@ export class Backlog {
   }
 
   async start(): Promise<void> {
+    // An answer is bounded (MAX_BACKLOG_ENTRIES records), and a joiner behind a NAT may have
+    // only relayed members to ask; a circuit's data limit cut short ends it as a failed fetch.
     await this.options.node.handle(BACKLOG_PROTOCOL, (stream, connection) => { void this.answer(stream, connection); }, {
-      maxInboundStreams: MAX_CONCURRENT_ANSWERS * 2
+      maxInboundStreams: MAX_CONCURRENT_ANSWERS * 2, runOnLimitedConnection: true
     });
   }
 
@@ -107,7 +110,7 @@ export class Backlog {
   /** Asks `peerId` for `room`'s messages from `since` on, at most `limit`; verifies each. */
   async fetch(peerId: string, room: string, since: number, limit: number): Promise<BacklogAnswer> {
     const signal = AbortSignal.timeout(BACKLOG_TIMEOUT_MS);
-    const stream = await this.options.node.dialProtocol(peerIdFromString(peerId), BACKLOG_PROTOCOL, { signal });
+    const stream = await openStream(this.options.node, peerIdFromString(peerId), BACKLOG_PROTOCOL, { signal });
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_RECORD_BYTES });
       await lp.write(requestCodec.encode({ v: BACKLOG_VERSION, room, since, limit }), { signal });

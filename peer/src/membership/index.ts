@@ -18,7 +18,7 @@
  * ```
  */
 import type {
-  AbortOptions, ComponentLogger, Connection, DialTarget, Libp2pEvents, PeerId, PrivateKey, Stream, StreamHandler,
+  AbortOptions, ComponentLogger, Connection, DialTarget, Libp2pEvents, NewStreamOptions, PeerId, PrivateKey, Stream, StreamHandler,
   StreamHandlerOptions, TypedEventTarget
 } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
@@ -139,7 +139,7 @@ export interface MembershipComponents {
   connectionManager: {
     getConnections(peerId?: PeerId): Connection[];
     openConnection(peer: DialTarget, options?: AbortOptions): Promise<Connection>;
-    openStream(peer: DialTarget, protocol: string, options?: AbortOptions): Promise<Stream>;
+    openStream(peer: DialTarget, protocol: string, options?: NewStreamOptions): Promise<Stream>;
     closeConnections(peer: PeerId, options?: AbortOptions): Promise<void>;
   };
   addressManager: {

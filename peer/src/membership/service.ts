@@ -155,7 +155,10 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     try {
       await this.#components.registrar.handle(MEMBERSHIP_PROTOCOL_ID, this.#onStream, {
         maxInboundStreams: MAX_INBOUND_STREAMS,
-        maxOutboundStreams: MAX_OUTBOUND_STREAMS
+        maxOutboundStreams: MAX_OUTBOUND_STREAMS,
+        // A member behind a NAT may be reachable only through a relay that limits its
+        // circuits: its probes and acks must still flow, or it is failed for being unreachable.
+        runOnLimitedConnection: true
       });
     } catch (err) {
       this.#running = false;
@@ -471,7 +474,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     let stream: Stream;
     try {
       stream = await this.#components.connectionManager.openStream(this.#dialTarget(to), MEMBERSHIP_PROTOCOL_ID, {
-        signal: AbortSignal.timeout(this.#dialTimeout)
+        signal: AbortSignal.timeout(this.#dialTimeout),
+        runOnLimitedConnection: true
       });
     } catch (err) {
       channel.queue.length = 0;

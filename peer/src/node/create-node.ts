@@ -1,7 +1,8 @@
 /**
- * Assembles the peer's libp2p node: TCP, Noise, Yamux, identify, ping, gossipsub, the
- * chat service, and optionally mDNS and a static bootstrap list. The numbers are in
- * ./constants.ts, the gossipsub settings in ./gossipsub.ts.
+ * Assembles the peer's libp2p node: TCP and circuit relay v2, Noise, Yamux, identify,
+ * ping, gossipsub, the chat service, and optionally a relay service, relay reservations,
+ * mDNS and a static bootstrap list. The numbers are in ./constants.ts, the gossipsub
+ * settings in ./gossipsub.ts, the relay's in ./relay.ts.
  */
 import { createLibp2p } from 'libp2p';
 import type { ConnectionMonitorInit, Libp2p, Libp2pOptions } from 'libp2p';
@@ -15,6 +16,8 @@ import type { Ping } from '@libp2p/ping';
 import { mdns } from '@libp2p/mdns';
 import type { MulticastDNSComponents } from '@libp2p/mdns';
 import { bootstrap } from '@libp2p/bootstrap';
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2';
 import type { PeerDiscovery, PeerInfo, PrivateKey } from '@libp2p/interface';
 import { chat } from '../chat/index.ts';
 import type { Chat, ChatInit } from '../chat/index.ts';
@@ -22,6 +25,8 @@ import { membership } from '../membership/index.ts';
 import type { Membership, MembershipInit } from '../membership/index.ts';
 import { pubsub } from './gossipsub.ts';
 import { withKeptSigningHandle } from './ed25519-keys.ts';
+import { relayListenAddrs, relayServer } from './relay.ts';
+import type { RelayOptions } from './relay.ts';
 import type { Pubsub, PubsubOptions } from './gossipsub.ts';
 import {
   CONNECTION_MONITOR, DISCOVERY_DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS,
@@ -40,6 +45,8 @@ export interface PeerNodeOptions {
   mdns: boolean;
   /** Peer multiaddrs (with /p2p/) that libp2p dials once at start. */
   bootstrapAddrs?: string[];
+  /** Serving circuit relay v2, and reserving slots on other peers' relays; neither when undefined. */
+  relay?: RelayOptions;
   /** Overrides CONNECTION_MONITOR field by field. */
   connectionMonitor?: ConnectionMonitorInit;
   /** Overrides our gossipsub settings; see pubsub(). */
@@ -54,6 +61,8 @@ export interface PeerServices extends Record<string, unknown> {
   pubsub: Pubsub;
   chat: Chat;
   membership: Membership;
+  /** Present only on a node that serves as a relay. */
+  relay?: CircuitRelayService;
 }
 
 export type PeerNode = Libp2p<PeerServices>;
@@ -92,9 +101,14 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
     peerDiscovery.push(bootstrap({ list: options.bootstrapAddrs }));
   }
 
+  const base = connectionOptions(options.privateKey, options.listen);
   const node: PeerNode = await createLibp2p({
     start: false,
-    ...connectionOptions(options.privateKey, options.listen),
+    ...base,
+    // Every peer can dial a relayed address, so a member behind a NAT is reachable through
+    // its relay; reserving a slot is listening on `/p2p-circuit` (see relay.ts).
+    addresses: { listen: [...options.listen, ...relayListenAddrs(options.relay)] },
+    transports: [...base.transports ?? [], circuitRelayTransport()],
     peerDiscovery,
     connectionMonitor: { ...CONNECTION_MONITOR, ...options.connectionMonitor },
     services: {
@@ -103,7 +117,8 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
       ping: ping(),
       pubsub: pubsub(options.pubsub),
       chat: chat(options.chat),
-      membership: membership(options.membership)
+      membership: membership(options.membership),
+      ...(options.relay?.serve === undefined ? {} : { relay: relayServer(options.relay.serve) })
     }
   });
   dialDiscovered = discoveryDialer(node);

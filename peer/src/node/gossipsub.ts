@@ -195,6 +195,9 @@ export function pubsub(options: PubsubOptions = {}): (components: GossipSubCompo
     // Any peer may be a seed that many join at once; PX lets the ones it prunes from an
     // oversized mesh find each other instead of leaving a star around the seed.
     doPX: true,
+    // Rooms must reach members that only a relay connects us to. Chat is small messages;
+    // a circuit's limit, when a relay sets one, closes the connection and membership redials.
+    runOnLimitedConnection: true,
     ...MESH_DEGREE,
     ...options,
     scoreParams: { IPColocationFactorWhitelist: new Set(IP_COLOCATION_WHITELIST), ...options.scoreParams },

@@ -43,6 +43,8 @@ export class BootstrapLease {
   /** Whether the last answer admitted us to the set. */
   private admitted = false;
   private renewing = false;
+  /** The addresses of the last registration sent. */
+  private registeredAddrs = '';
 
   constructor(options: LeaseOptions) {
     this.options = options;
@@ -70,6 +72,17 @@ export class BootstrapLease {
     void this.renewNow();
   }
 
+  /**
+   * Call when this peer's addresses changed (a relay reservation came or went): registers
+   * the new ones now, so a newcomer gets the relayed address with the set instead of
+   * after the next renewal.
+   */
+  addrsChanged(): void {
+    if (this.stopped || this.renewing || this.lastState !== 'registered') return;
+    if (this.options.addrs().join(' ') === this.registeredAddrs) return;
+    void this.renewNow();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -91,7 +104,9 @@ export class BootstrapLease {
     let nextMs: number;
     this.renewing = true;
     try {
-      const record = await signer.seal(this.options.addrs());
+      const addrs = this.options.addrs();
+      this.registeredAddrs = addrs.join(' ');
+      const record = await signer.seal(addrs);
       let answer: JoinResponse;
       if (this.options.isStale(this.lastPeers)) {
         const refilled = await client.refill(record);

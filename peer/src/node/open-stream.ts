@@ -1,0 +1,16 @@
+/**
+ * Opening a protocol stream to a peer on the connection we already have, relayed ones
+ * included. libp2p's own dialProtocol reuses only an unlimited connection: with a limited
+ * (relayed, with a relay's limits) one it dials the peer again for a better connection,
+ * which for a member behind a NAT is another circuit at best and a timeout at worst, so a
+ * direct message to it waited in the outbox instead (peer/test/nat.test.ts).
+ */
+import type { AbortOptions, Libp2p, PeerId, Stream } from '@libp2p/interface';
+
+export async function openStream(node: Pick<Libp2p, 'getConnections' | 'dialProtocol'>, peer: PeerId, protocol: string,
+  options: AbortOptions): Promise<Stream> {
+  const open = node.getConnections(peer).filter((c) => c.status === 'open');
+  const connection = open.find((c) => c.limits === undefined) ?? open[0];
+  if (connection !== undefined) return connection.newStream(protocol, { ...options, runOnLimitedConnection: true });
+  return node.dialProtocol(peer, protocol, { ...options, runOnLimitedConnection: true });
+}
