@@ -569,12 +569,12 @@ export class Peer {
     return this.startedFiles().stats();
   }
 
-  /** The local log: the newest `limit` messages of joined rooms and direct conversations, oldest first. */
   /** The newest `limit` messages of one room in the local history, oldest first. */
   roomLog(room: string, limit: number): HistoryEntry[] {
     return this.store?.roomTail(parseRoomName(room), limit) ?? [];
   }
 
+  /** The local log: the newest `limit` messages of joined rooms and direct conversations, oldest first. */
   history(limit: number): HistoryEntry[] {
     if (this.store === undefined) throw new Error('peer is not started');
     return this.store.recent(this.joined, limit);
