@@ -5,7 +5,8 @@
  * leaves the namespaces.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PeerEvent } from '../src/events.ts';
@@ -22,6 +23,9 @@ const START_MS = 15_000;
 const MEET_MS = 20_000;
 const DELIVER_MS = 10_000;
 const FAIL_MS = 15_000;
+const FILE_MS = 20_000;
+/** The limited relay's data limit per circuit: room for membership, chat and a small file. */
+const CIRCUIT_BYTES = 20_000_000;
 
 let net: NatTopology | undefined;
 const dirs: string[] = [];
@@ -109,6 +113,30 @@ async function eventually<T>(what: string, ask: () => Promise<T>, holds: (value:
   }
 }
 
+async function scratchFile(name: string, bytes: number, random: boolean): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'cli-chat-nat-file-'));
+  dirs.push(dir);
+  const path = join(dir, name);
+  // A sparse file where the content does not matter: quick to make at any size.
+  await writeFile(path, random ? randomBytes(bytes) : '');
+  if (!random) await truncate(path, bytes);
+  return path;
+}
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** Sends `path` from `from` to `to` with /send-file and checks that the saved file is the same bytes. */
+async function sendFileThrough(from: Started, to: Started, path: string): Promise<void> {
+  const [fromMark, toMark] = [from.proc.items.length, to.proc.items.length];
+  from.proc.write(`/send-file ${to.nick} ${path}`);
+  const sent = await from.proc.waitFor((e) => from.proc.items.indexOf(e) >= fromMark && (e.type === 'file-sent' || e.type === 'file-failed'),
+    `${from.nick} to send the file`, FILE_MS);
+  expect(sent.type, JSON.stringify(sent)).toBe('file-sent');
+  const received = await to.proc.waitFor((e) => to.proc.items.indexOf(e) >= toMark && e.type === 'file-received',
+    `${to.nick} to save the file`, FILE_MS) as Extract<PeerEvent, { type: 'file-received' }>;
+  expect(sha256(await readFile(received.path))).toBe(sha256(await readFile(path)));
+}
+
 describe.skipIf(unavailable !== undefined)('peers behind NATs', () => {
   it(`the topology: home namespaces reach the public one through their NAT, and cannot reach each other${skipped}`, async () => {
     const { pub, nat1, nat2, home1, home2 } = topology();
@@ -152,6 +180,8 @@ describe.skipIf(unavailable !== undefined)('peers behind NATs', () => {
     h1.proc.write('/msg home2 psst');
     await h2.proc.waitFor((e) => e.type === 'dm' && e.text === 'psst', 'home2 to get the direct message', DELIVER_MS);
     await h1.proc.waitFor((e) => e.type === 'dm-delivered' && e.to === h2.id, 'the acknowledgement', DELIVER_MS);
+    // A file of a few MB, through the relay as everything else.
+    await sendFileThrough(h1, h2, await scratchFile('photos.bin', 4 * 1024 * 1024, true));
 
     // A crash behind a NAT: nobody can dial home2 directly, and the relay no longer reaches it.
     h2.proc.kill('SIGKILL');
@@ -172,11 +202,11 @@ describe.skipIf(unavailable !== undefined)('peers behind NATs', () => {
     await Promise.all([memberEvent(h1, 'member-left', again, before[0]), memberEvent(relay, 'member-left', again, before[1])]);
   }, 60_000);
 
-  it(`through a relay that limits its circuits, membership, rooms and direct messages still run (limited connections)${skipped}`, async () => {
+  it(`through a relay that limits its circuits, membership, rooms, direct messages and files within the limit share one circuit (limited connections)${skipped}`, async () => {
     const { pub, home1, home2 } = topology();
     const { url } = await startBootstrapServer(['--no-data-file'], pub.ip, pub.launcher);
     // Any limit makes libp2p mark the relayed connection limited: only protocols that opt in run on it.
-    const relay = await startPeerIn(pub, 'strict', url, ['--relay', '--relay-circuit-seconds', '600', '--relay-circuit-bytes', '50000000']);
+    const relay = await startPeerIn(pub, 'strict', url, ['--relay', '--relay-circuit-seconds', '600', '--relay-circuit-bytes', String(CIRCUIT_BYTES)]);
     const [h1, h2] = await Promise.all([startPeerIn(home1, 'home1b', url), startPeerIn(home2, 'home2b', url)]);
     await Promise.all([memberEvent(h1, 'member-joined', h2), memberEvent(h2, 'member-joined', h1)]);
     await h1.proc.waitFor((e) => e.type === 'peer-connected' && e.peerId === h2.id, 'home1b connected to home2b', MEET_MS);
@@ -185,5 +215,17 @@ describe.skipIf(unavailable !== undefined)('peers behind NATs', () => {
     await h1.proc.waitFor((e) => e.type === 'message' && e.text === 'over a limited circuit', 'home1b to get the message', DELIVER_MS);
     h1.proc.write('/msg home2b limited psst');
     await h2.proc.waitFor((e) => e.type === 'dm' && e.text === 'limited psst', 'home2b to get the direct message', DELIVER_MS);
+    // A file within the circuit's data limit goes through; one larger than it is refused before a byte is sent.
+    await sendFileThrough(h2, h1, await scratchFile('notes.bin', 2 * 1024 * 1024, true));
+    const mark = h1.proc.items.length;
+    h1.proc.write(`/send-file home2b ${await scratchFile('too-big.bin', CIRCUIT_BYTES + 1024 * 1024, false)}`);
+    const failed = await h1.proc.waitFor((e) => h1.proc.items.indexOf(e) >= mark && (e.type === 'file-failed' || e.type === 'file-sent'),
+      'home1b: the oversize file refused', FILE_MS);
+    expect(failed).toMatchObject({ type: 'file-failed', reason: 'connection' });
+    expect((failed as Extract<PeerEvent, { type: 'file-failed' }>).message).toContain('relayed');
+    expect(h2.proc.items.some((e) => e.type === 'file-offered')).toBe(false);
+    // Every protocol shares the one circuit: none dialled the other through the relay again.
+    const circuits = await connectionAddrs(h1, h2);
+    expect(circuits, circuits.join(' ')).toHaveLength(1);
   }, 45_000);
 });

@@ -17,6 +17,7 @@ import { lpStream } from '@libp2p/utils';
 import type { LengthPrefixedStream } from '@libp2p/utils';
 import type { Logger } from 'pino';
 import { FrameBudgets } from '../membership/frame-budget.ts';
+import { openStream, usableConnection } from '../node/open-stream.ts';
 import { WireError } from '../wire/json-frame.ts';
 import { OncePerPeer } from '../wire/once-per-peer.ts';
 import { decodeOffer, decodeReply, decodeResult, encodeFileMessage, quote } from './codec.ts';
@@ -36,7 +37,7 @@ import { safeFileName } from './safe-name.ts';
 import { hashFile, sendBytes } from './send-bytes.ts';
 
 /** What FileTransfer needs of a libp2p node. */
-export type FileTransferNode = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>;
+export type FileTransferNode = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections'>;
 
 export interface FileTransferInit {
   node: FileTransferNode;
@@ -256,7 +257,8 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
     await prepareDownloads(this.#dir);
     this.#stopping = new AbortController();
     await this.#node.handle(FILE_PROTOCOL_ID, (stream, connection) => this.#onStream(stream, connection), {
-      maxInboundStreams: MAX_INBOUND_STREAMS
+      // A member behind a NAT may have nothing but a relayed connection, limited or not.
+      maxInboundStreams: MAX_INBOUND_STREAMS, runOnLimitedConnection: true
     });
     this.#started = true;
   }
@@ -391,9 +393,14 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
     const { id, name, size, mime, sha256 } = offer;
     let stream: Stream | undefined;
     try {
+      // A relay's data limit would cut the transfer part way: refuse it before sending anything.
+      const allowed = usableConnection(this.#node.getConnections(peer))?.limits?.bytes;
+      if (allowed !== undefined && BigInt(size) > allowed) {
+        throw new FileTransferError('connection', `the connection to ${to} is relayed and carries at most ${allowed} more bytes, and the file has ${size}`);
+      }
       const dial = deadline(DIAL_TIMEOUT_MS, `connection to ${to}`);
       try {
-        stream = await this.#node.dialProtocol(peer, FILE_PROTOCOL_ID, { signal: AbortSignal.any([stop, dial.signal]) });
+        stream = await openStream(this.#node, peer, FILE_PROTOCOL_ID, { signal: AbortSignal.any([stop, dial.signal]) });
       } catch (err) {
         stop.throwIfAborted();
         const cause = asTransferError(err, dial.signal);

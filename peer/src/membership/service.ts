@@ -29,6 +29,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { DEFAULT_NICK } from '../chat/constants.ts';
+import { usableConnection } from '../node/open-stream.ts';
 import type { Signer } from './claims.ts';
 import { decodeMessage, encodeMessage, metaProblem } from './codec.ts';
 import { MAX_ADDRS, MAX_MESSAGE_BYTES, MEMBERSHIP_PROTOCOL_ID } from './constants.ts';
@@ -473,10 +474,13 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
   async #open(to: MemberId, channel: Channel): Promise<void> {
     let stream: Stream;
     try {
-      stream = await this.#components.connectionManager.openStream(this.#dialTarget(to), MEMBERSHIP_PROTOCOL_ID, {
-        signal: AbortSignal.timeout(this.#dialTimeout),
-        runOnLimitedConnection: true
-      });
+      const options = { signal: AbortSignal.timeout(this.#dialTimeout), runOnLimitedConnection: true };
+      // On the connection already there, even a limited one: dialling the claimed addresses
+      // would open a second circuit through the relay to a member behind a NAT.
+      const existing = usableConnection(this.#components.connectionManager.getConnections(peerIdFromString(to)));
+      stream = existing !== undefined
+        ? await existing.newStream(MEMBERSHIP_PROTOCOL_ID, options)
+        : await this.#components.connectionManager.openStream(this.#dialTarget(to), MEMBERSHIP_PROTOCOL_ID, options);
     } catch (err) {
       channel.queue.length = 0;
       if (this.#channels.get(to) === channel) this.#channels.delete(to);

@@ -5,12 +5,17 @@
  * which for a member behind a NAT is another circuit at best and a timeout at worst, so a
  * direct message to it waited in the outbox instead (peer/test/nat.test.ts).
  */
-import type { AbortOptions, Libp2p, PeerId, Stream } from '@libp2p/interface';
+import type { AbortOptions, Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
+
+/** The open connection a new stream should use: an unlimited one if there is one, else a limited one. */
+export function usableConnection(connections: readonly Connection[]): Connection | undefined {
+  const open = connections.filter((c) => c.status === 'open');
+  return open.find((c) => c.limits === undefined) ?? open[0];
+}
 
 export async function openStream(node: Pick<Libp2p, 'getConnections' | 'dialProtocol'>, peer: PeerId, protocol: string,
   options: AbortOptions): Promise<Stream> {
-  const open = node.getConnections(peer).filter((c) => c.status === 'open');
-  const connection = open.find((c) => c.limits === undefined) ?? open[0];
+  const connection = usableConnection(node.getConnections(peer));
   if (connection !== undefined) return connection.newStream(protocol, { ...options, runOnLimitedConnection: true });
   return node.dialProtocol(peer, protocol, { ...options, runOnLimitedConnection: true });
 }
