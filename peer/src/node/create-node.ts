@@ -23,9 +23,9 @@ import { chat } from '../chat/index.ts';
 import type { Chat, ChatInit } from '../chat/index.ts';
 import { membership } from '../membership/index.ts';
 import type { Membership, MembershipInit } from '../membership/index.ts';
-import { pubsub } from './gossipsub.ts';
+import { exemptFromColocation, pubsub } from './gossipsub.ts';
 import { withKeptSigningHandle } from './ed25519-keys.ts';
-import { relayListenAddrs, relayServer } from './relay.ts';
+import { relayIp, relayListenAddrs, relayServer } from './relay.ts';
 import type { RelayOptions } from './relay.ts';
 import type { Pubsub, PubsubOptions } from './gossipsub.ts';
 import {
@@ -122,6 +122,10 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
     }
   });
   dialDiscovered = discoveryDialer(node);
+  node.addEventListener('connection:open', ({ detail: connection }) => {
+    const ip = relayIp(connection.remoteAddr);
+    if (ip !== undefined) exemptFromColocation(node.services.pubsub, ip);
+  });
   return node;
 }
 

@@ -39,7 +39,7 @@ type RpcMessage = Parameters<GossipsubOpts['fastMsgIdFn']>[0];
  */
 interface Internals {
   score?: {
-    params?: { topics?: Record<string, TopicScoreParams> },
+    params?: { topics?: Record<string, TopicScoreParams>, IPColocationFactorWhitelist?: Set<string> },
     rejectInvalidMessage?: (from: string, topic: string) => void,
     scoreCache?: Map<string, unknown>
   };
@@ -234,6 +234,17 @@ export function penalise(service: Pubsub, peerId: string, topic: string): void {
   internals.score.rejectInvalidMessage?.(peerId, topic);
   internals.score.scoreCache?.delete(peerId);
   internals.acceptFromWhitelist.delete(peerId);
+}
+
+/**
+ * Exempts `ip` from gossipsub's IP-colocation penalty (P6). Every member reached through a
+ * relay appears at the relay's IP, so past ten of them the penalty would graylist members
+ * for sharing a relay; the relay bounds how many it carries itself (its reservations).
+ */
+export function exemptFromColocation(service: Pubsub, ip: string): void {
+  const whitelist = (service as Pubsub & Internals).score?.params?.IPColocationFactorWhitelist;
+  if (whitelist === undefined) throw new Error('gossipsub exposes no IP colocation whitelist');
+  whitelist.add(ip);
 }
 
 /** The peers whose score is below graylistThreshold: gossipsub drops everything they send unread. */

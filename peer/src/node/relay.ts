@@ -8,6 +8,7 @@
  */
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2';
 import type { CircuitRelayServerComponents, CircuitRelayService } from '@libp2p/circuit-relay-v2';
+import type { Multiaddr } from '@multiformats/multiaddr';
 
 /** What a relay grants. 0 means no limit for a circuit's seconds or bytes. */
 export interface RelayLimits {
@@ -67,4 +68,12 @@ export function relayServer(limits: RelayLimits): (components: CircuitRelayServe
         : {})
     }
   });
+}
+
+/** The relay's IP in the address of a connection through it, or undefined for a direct connection. */
+export function relayIp(remoteAddr: Multiaddr): string | undefined {
+  const components = remoteAddr.getComponents();
+  if (!components.some((c) => c.name === 'p2p-circuit')) return undefined;
+  const first = components[0];
+  return first !== undefined && (first.name === 'ip4' || first.name === 'ip6') ? first.value : undefined;
 }
