@@ -1,6 +1,7 @@
 /**
  * Keeps this peer's registration with the bootstrap data API: join at start, renew
- * every `renewAfterMs`, retry with backoff while the API is unreachable, leave on stop.
+ * every `renewAfterMs`, retry with capped backoff while the API is unreachable (see
+ * retryDelayMs), leave on stop.
  * Every answer carries the current bootstrap set, which is handed to `onSeeds`. When the
  * set we last got is stale (`isStale`: its peers failed, left or cannot be dialled), the
  * renewal is a refill instead of a join: a full set of dead entries then takes us in
@@ -28,13 +29,28 @@ export interface LeaseOptions {
 }
 
 const RETRY_MIN_MS = 500;
-const RETRY_MAX_MS = 10_000;
+/** The cap before any answer told us the lease period: within the default lease (60 s) and any lease of 5 s or more. */
+const RETRY_MAX_MS = 5_000;
 const LEAVE_TIMEOUT_MS = 2_000;
+
+/**
+ * The wait before retrying after the `failures`-th failed attempt in a row: doubling from
+ * RETRY_MIN_MS, capped at RETRY_MAX_MS and at the renewal period the API last granted. So
+ * while the API is down a peer asks no more often than it renews, and once it is back
+ * every peer is registered again within one lease period, before anyone's view of the
+ * set has expired.
+ */
+export function retryDelayMs(failures: number, renewAfterMs: number | undefined): number {
+  const doubled = RETRY_MIN_MS * 2 ** Math.min(Math.max(failures - 1, 0), 30);
+  return Math.min(doubled, RETRY_MAX_MS, renewAfterMs ?? RETRY_MAX_MS);
+}
 
 export class BootstrapLease {
   private readonly options: LeaseOptions;
   private timer: NodeJS.Timeout | undefined;
-  private retryMs = RETRY_MIN_MS;
+  private failures = 0;
+  /** The renewal period of the last answer; undefined before one. */
+  private renewAfterMs: number | undefined;
   private stopped = false;
   private lastState: LeaseStatus['state'] | undefined;
   /** The last status reported: its state, and for `registered` whether we were admitted. */
@@ -117,7 +133,8 @@ export class BootstrapLease {
       }
       status = { state: 'registered', admitted: answer.admitted, peers: answer.peers.length };
       nextMs = answer.renewAfterMs;
-      this.retryMs = RETRY_MIN_MS;
+      this.renewAfterMs = answer.renewAfterMs;
+      this.failures = 0;
       this.lastPeers = answer.peers;
       this.admitted = answer.admitted;
       this.options.onSeeds(answer.peers);
@@ -129,8 +146,8 @@ export class BootstrapLease {
       } else {
         throw err;
       }
-      nextMs = this.retryMs;
-      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+      this.failures++;
+      nextMs = retryDelayMs(this.failures, this.renewAfterMs);
       log.debug({ err }, 'bootstrap lease renewal failed');
     } finally {
       this.renewing = false;
