@@ -29,6 +29,13 @@ export const DEFAULT_BACKLOG = 200;
 /** Entries `/history` shows without a count. */
 export const DEFAULT_HISTORY_SHOWN = 20;
 
+/** In the data dir: the members last seen, tried at start when the bootstrap API gives no seeds (see seeding/remembered.ts). */
+export const MEMBERS_FILE = 'members.json';
+/** Members remembered (--remember-members; 0 turns it off), and for how many days (--remember-days). */
+export const DEFAULT_REMEMBER_MEMBERS = 32;
+export const MAX_REMEMBER_MEMBERS = 256;
+export const DEFAULT_REMEMBER_DAYS = 7;
+
 /** In the data dir: where received files are saved (the file-transfer limits are in files/constants.ts). */
 export const DOWNLOADS_DIR = 'downloads';
 

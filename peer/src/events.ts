@@ -7,6 +7,12 @@ import type { ChatCounters } from './peer.ts';
 import type { HistoryMessage } from './history/room-history.ts';
 import type { FileFailReason, FileTransferStats } from './files/index.ts';
 
+/**
+ * Where the seeds of a membership join came from: the bootstrap API, members remembered
+ * from earlier runs, an address given, or a peer mDNS found on the LAN.
+ */
+export type SeedSource = 'bootstrap' | 'remembered' | 'address' | 'lan';
+
 export type PeerEvent =
   | { type: 'ready', peerId: string, addrs: string[], nick: string, room: string | null, bootstrap: string, manual: boolean, ts: number }
   | { type: 'message', room: string, id: string, from: string, nick: string, text: string, ts: number }
@@ -16,7 +22,7 @@ export type PeerEvent =
   | { type: 'peer-connected', peerId: string }
   | { type: 'peer-disconnected', peerId: string }
   | { type: 'bootstrap', state: 'registered' | 'full' | 'hosting' | 'unreachable' | 'refused' | 'left', url: string, message: string }
-  | { type: 'membership', state: 'joined' | 'left', seeds: number, message: string }
+  | { type: 'membership', state: 'joined' | 'left', seeds: number, source: SeedSource | null, message: string }
   | {
     type: 'history', room: string, source: 'local' | 'peer', peer: string | null,
     messages: HistoryMessage[], rejected: { reason: string, message: string }[]

@@ -21,6 +21,8 @@ export function peerOptionsOf(opts: CliOptions, log: Logger): PeerOptions {
     maxFileSize: opts.maxFileSize,
     downloadsQuota: opts.downloadsQuota,
     relay: opts.relay,
+    rememberMembers: opts.rememberMembers,
+    rememberDays: opts.rememberDays,
     ...(opts.adminToken === undefined ? {} : { adminToken: opts.adminToken }),
     log
   };

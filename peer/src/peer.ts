@@ -19,9 +19,11 @@ import type { LeaseStatus } from './seeding/lease.ts';
 import { SeedDialer } from './seeding/dialer.ts';
 import type { Seed } from './seeding/dialer.ts';
 import { seedsStale } from './seeding/stale.ts';
+import { RememberedStore } from './seeding/remembered-store.ts';
+import { LanJoin } from './seeding/lan-join.ts';
 import { canHostLocally, hostLocalBootstrap } from './seeding/local-bootstrap.ts';
 import type { HostedBootstrap } from './seeding/local-bootstrap.ts';
-import type { PeerEvent, PeerListener } from './events.ts';
+import type { PeerEvent, PeerListener, SeedSource } from './events.ts';
 import type { RateLimit } from './chat/index.ts';
 import type { MemberEventType, MemberState, MemberView, MembershipServiceStats } from './membership/index.ts';
 import { VERSION } from './version.ts';
@@ -36,7 +38,10 @@ import { DirectMessages } from './direct/messages.ts';
 import { Conversations } from './direct/conversations.ts';
 import type { SendOutcome } from './direct/conversations.ts';
 import { findMember } from './member-lookup.ts';
-import { DEFAULT_BACKLOG, DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_LIMIT, DOWNLOADS_DIR, MESSAGE_DB_FILE } from './config.ts';
+import {
+  DEFAULT_BACKLOG, DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_LIMIT, DEFAULT_REMEMBER_DAYS, DEFAULT_REMEMBER_MEMBERS, DOWNLOADS_DIR, MEMBERS_FILE,
+  MESSAGE_DB_FILE
+} from './config.ts';
 import { FileTransfer } from './files/index.ts';
 import type { FileTransferStats, PendingOffer, TransferView } from './files/index.ts';
 import { DEFAULT_AUTO_ACCEPT_BYTES, DEFAULT_DOWNLOADS_QUOTA_BYTES } from './files/constants.ts';
@@ -79,6 +84,10 @@ export interface PeerOptions {
   downloadsQuota?: number;
   /** Circuit relay: serving as one, and reservations on others. @default no relay service, DEFAULT_RESERVATIONS reservations */
   relay?: RelayOptions;
+  /** Members remembered in DATA_DIR/members.json, tried when the bootstrap API gives no seeds; 0 for none. @default DEFAULT_REMEMBER_MEMBERS */
+  rememberMembers?: number;
+  /** Days a member not seen is remembered. @default DEFAULT_REMEMBER_DAYS */
+  rememberDays?: number;
   log: Logger;
 }
 
@@ -106,6 +115,10 @@ export interface BootstrapView {
   hosting: boolean;
   /** The bootstrap set in the last answer. */
   set: BootstrapPeer[];
+  /** Where the seeds membership joined through came from; null before a join. */
+  seedsFrom: SeedSource | null;
+  /** Members remembered from earlier runs, for when the API gives no seeds. */
+  remembered: number;
 }
 
 /** Chat traffic since start. */
@@ -170,6 +183,9 @@ export class Peer {
   private direct: DirectMessages | undefined;
   private conversations: Conversations | undefined;
   private files: FileTransfer | undefined;
+  private remembered: RememberedStore | undefined;
+  private lan: LanJoin | undefined;
+  private seedSource: SeedSource | null = null;
 
   constructor(options: PeerOptions) {
     this.options = options;
@@ -249,7 +265,10 @@ export class Peer {
   }
 
   bootstrap(): BootstrapView {
-    return { url: this.options.bootstrapUrl, lease: this.leaseState, hosting: this.hosted !== undefined, set: [...this.seeds] };
+    return {
+      url: this.options.bootstrapUrl, lease: this.leaseState, hosting: this.hosted !== undefined, set: [...this.seeds],
+      seedsFrom: this.seedSource, remembered: this.remembered?.members().length ?? 0
+    };
   }
 
   /** The settings this peer runs with, for `/show config`. */
@@ -268,6 +287,8 @@ export class Peer {
       downloads: `${this.downloadsDir()}: members' files up to ${formatBytes(this.maxFileSize())} saved without asking while it holds ` +
         `under ${formatBytes(options.downloadsQuota ?? DEFAULT_DOWNLOADS_QUOTA_BYTES)}`,
       mdns: options.mdns ? 'on' : 'off',
+      'remembered members': (options.rememberMembers ?? DEFAULT_REMEMBER_MEMBERS) === 0 ? 'off'
+        : `up to ${options.rememberMembers ?? DEFAULT_REMEMBER_MEMBERS}, each for ${options.rememberDays ?? DEFAULT_REMEMBER_DAYS} days unseen, in ${MEMBERS_FILE}`,
       relay: options.relay?.serve === undefined ? 'not serving' : `serving up to ${options.relay.serve.maxReservations} reservations`,
       'relay reservations': String(options.relay?.reservations ?? DEFAULT_RESERVATIONS),
       manual: options.manual === true ? 'yes' : 'no',
@@ -331,6 +352,7 @@ export class Peer {
       privateKey,
       listen: options.listen,
       mdns: options.mdns,
+      onLanPeer: (peer) => this.lan?.found(peer),
       relay: options.relay ?? { reservations: DEFAULT_RESERVATIONS },
       membership: { profile: options.membershipProfile, meta: { nick: this.nickName, rooms: [], version: VERSION } },
       chat: { authorRateLimit: options.roomRateLimit }
@@ -372,6 +394,7 @@ export class Peer {
         if (member === undefined || member.state !== 'alive') return;
         this.roomHistory?.memberSeen(member);
         this.conversations?.memberAlive(member.id);
+        this.remembered?.changed();
       });
     }
     // A seed that failed or left may have made the bootstrap set stale.
@@ -380,6 +403,7 @@ export class Peer {
     }
     // A relay reservation adds a relayed address after start, and one lost takes it away.
     node.addEventListener('self:peer:update', () => this.lease?.addrsChanged());
+    node.addEventListener('transport:listening', () => this.lease?.addrsChanged());
     await node.start();
     node.services.chat.setNick(this.nickName);
     await this.backlog.start();
@@ -388,6 +412,12 @@ export class Peer {
 
     this.dialer = new SeedDialer(node, options.log, () => this.lease?.seedsChanged());
     this.dialer.start();
+    await this.openRemembered();
+    this.lan = new LanJoin({
+      node, inMembership: () => this.inMembership, join: (seed) => this.joinLanPeer(seed),
+      isMember: (peerId) => this.members().some((m) => m.id === peerId && (m.state === 'alive' || m.state === 'suspect'))
+    });
+    this.lan.start();
     this.privateKey = privateKey;
     if (options.manual !== true) {
       this.inMembership = true;
@@ -449,31 +479,29 @@ export class Peer {
    */
   async joinMembership(addr?: string): Promise<number> {
     if (this.inMembership) throw new LayerError('already a member (/members leave first)');
-    let seeds: Seed[];
+    let chosen: { seeds: Seed[], source: SeedSource };
     if (addr !== undefined) {
-      seeds = [seedFromAddr(addr)];
+      chosen = { seeds: [seedFromAddr(addr)], source: 'address' };
     } else {
-      if (this.leaseState === 'not started' || this.leaseState === 'left') {
+      chosen = this.seedsToJoin();
+      if (chosen.source === 'bootstrap' && (this.leaseState === 'not started' || this.leaseState === 'left')) {
         throw new LayerError('no seeds to join through: /bootstrap join first, or /members join ADDR');
       }
-      seeds = this.seeds.filter((p) => p.peerId !== this.peerId);
     }
     this.inMembership = true;
-    this.joinSeeds(seeds);
-    const message = seeds.length === 0
-      ? 'joined the membership as its first member: others join through you'
-      : `joining the membership through ${seeds.length} seed${seeds.length === 1 ? '' : 's'}; member-joined follows for each member`;
-    this.emit({ type: 'membership', state: 'joined', seeds: seeds.length, message });
-    return seeds.length;
+    this.seedSource = null;
+    this.joinSeeds(chosen);
+    return chosen.seeds.length;
   }
 
   /** Leaves the membership gracefully: every member reports member-left. */
   async leaveMembership(): Promise<void> {
     if (!this.inMembership) throw new LayerError('not a member: /members join first');
     this.inMembership = false;
+    this.seedSource = null;
     this.dialer?.update([]);
     await this.started().services.membership.leave();
-    this.emit({ type: 'membership', state: 'left', seeds: 0, message: 'left the membership: the others report member-left' });
+    this.emit({ type: 'membership', state: 'left', seeds: 0, source: null, message: 'left the membership: the others report member-left' });
   }
 
   async joinRoom(room: string): Promise<void> {
@@ -598,11 +626,14 @@ export class Peer {
   }
 
   private async shutdown(): Promise<void> {
+    // While membership still knows who is up: the next start may need them.
+    await this.remembered?.stop();
     // Leaving the membership first makes others report member-left, not member-failed.
     if (this.node?.status === 'started') {
       await this.node.services.membership.leave().catch((err: unknown) => this.options.log.warn({ err }, 'membership leave failed'));
     }
     await this.lease?.stop();
+    this.lan?.stop();
     this.dialer?.stop();
     this.roomHistory?.stop();
     this.conversations?.stop();
@@ -689,15 +720,69 @@ export class Peer {
     return this.started().getMultiaddrs().map((a) => withoutPeerId(a.toString()));
   }
 
-  /** A bootstrap answer: remembered, and followed by dials and a membership join once a member. */
+  /** A bootstrap answer: kept, and followed by dials and a membership join once a member. */
   private onSeeds(peers: BootstrapPeer[]): void {
     this.seeds = peers;
-    if (this.inMembership) this.joinSeeds(peers.filter((p) => p.peerId !== this.peerId));
+    if (this.inMembership) this.joinSeeds(this.seedsToJoin());
   }
 
-  private joinSeeds(seeds: Seed[]): void {
+  /**
+   * The bootstrap set, ourselves aside; when that is empty (or the API never answered) and
+   * no other member is up, the members remembered from earlier runs.
+   */
+  private seedsToJoin(): { seeds: Seed[], source: SeedSource } {
+    const set = this.seeds.filter((p) => p.peerId !== this.peerId);
+    const alone = !this.members().some((m) => m.id !== this.peerId && (m.state === 'alive' || m.state === 'suspect'));
+    const remembered = set.length === 0 && alone ? this.remembered?.members() ?? [] : [];
+    if (remembered.length === 0) return { seeds: set, source: 'bootstrap' };
+    return { seeds: remembered.map((m) => ({ peerId: m.peerId, addrs: [...m.addrs] })), source: 'remembered' };
+  }
+
+  /** Dials the seeds and joins through them; a change of where seeds come from is news. */
+  private joinSeeds({ seeds, source }: { seeds: Seed[], source: SeedSource }): void {
     this.dialer?.update(seeds);
     this.started().services.membership.join(seeds);
+    if (source === this.seedSource) return;
+    this.seedSource = source;
+    // An empty set while members are up (the API back, empty, after an outage) changes nothing for them.
+    if (seeds.length === 0 && this.members().some((m) => m.id !== this.peerId && (m.state === 'alive' || m.state === 'suspect'))) return;
+    const from = source === 'bootstrap' ? 'from the bootstrap API' : source === 'remembered' ? 'remembered from earlier runs (the bootstrap API gave none)' : 'given';
+    const message = seeds.length === 0
+      ? 'joined the membership as its first member: others join through you'
+      : `joining the membership through ${seeds.length} seed${seeds.length === 1 ? '' : 's'} ${from}; member-joined follows for each member`;
+    this.emit({ type: 'membership', state: 'joined', seeds: seeds.length, source, message });
+  }
+
+  /** A peer mDNS found on the LAN that speaks membership but is not a member we know: joined through. */
+  private joinLanPeer(seed: Seed): void {
+    const alone = !this.members().some((m) => m.id !== this.peerId && (m.state === 'alive' || m.state === 'suspect'));
+    this.started().services.membership.join([seed]);
+    if (!alone || this.seedSource === 'lan') return;
+    this.seedSource = 'lan';
+    this.emit({
+      type: 'membership', state: 'joined', seeds: 1, source: 'lan',
+      message: `joining the membership through ${shortPeerId(seed.peerId)}, found on the LAN by mDNS; member-joined follows for each member`
+    });
+  }
+
+  /** Reads DATA_DIR/members.json (a bad file is reported and ignored) unless remembering is off. */
+  private async openRemembered(): Promise<void> {
+    const { options } = this;
+    const max = options.rememberMembers ?? DEFAULT_REMEMBER_MEMBERS;
+    if (max === 0) return;
+    this.remembered = new RememberedStore({
+      path: join(options.dataDir, MEMBERS_FILE),
+      self: this.peerId,
+      policy: { max, maxAgeMs: (options.rememberDays ?? DEFAULT_REMEMBER_DAYS) * 86_400_000 },
+      live: () => this.members().filter((m) => m.id !== this.peerId && m.state === 'alive').map((m) => ({ peerId: m.id, addrs: m.meta.addrs })),
+      log: options.log
+    });
+    const problem = await this.remembered.load();
+    if (problem !== undefined) {
+      options.log.warn(problem);
+      this.emit({ type: 'error', message: problem });
+    }
+    this.remembered.start();
   }
 
   private async connectBootstrap(privateKey: PrivateKey): Promise<void> {
@@ -714,6 +799,8 @@ export class Peer {
     const first = await this.lease.start();
     // Ready is reported only once the zero-setup server is up, so a script can rely on it.
     if (first.state === 'unreachable') await this.hosting;
+    // No answer gave seeds: the members remembered from earlier runs are the way in.
+    if (this.inMembership && this.seedSource === null) this.joinSeeds(this.seedsToJoin());
   }
 
   /** Whether none of these seeds can get anyone into the network (see seeding/stale.ts). */

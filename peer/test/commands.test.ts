@@ -205,6 +205,15 @@ describe('peer flags', () => {
     expect(() => parseArgs(['--room-rate-limit', '20/0'])).toThrow(/burst must be a whole number/);
   });
 
+  it('takes how many members to remember and for how long, 0 members for none', () => {
+    expect(parseArgs([])).toMatchObject({ rememberMembers: 32, rememberDays: 7 });
+    expect(parseArgs(['--remember-members', '0', '--remember-days', '30'])).toMatchObject({ rememberMembers: 0, rememberDays: 30 });
+    expect(() => parseArgs(['--remember-members', '257'])).toThrow(/from 0 to 256/);
+    expect(() => parseArgs(['--remember-members', '-1'])).toThrow(/from 0 to 256/);
+    expect(() => parseArgs(['--remember-days', '0'])).toThrow(/from 1 to 365/);
+    expect(() => parseArgs(['--remember-days', '1.5'])).toThrow(/whole number/);
+  });
+
   it('refuses bad values with a clear error', () => {
     expect(() => parseArgs(['--listen', 'not-an-addr'])).toThrow(/not a multiaddr/);
     expect(() => parseArgs(['--bootstrap', 'ftp://x'])).toThrow(/http or https/);

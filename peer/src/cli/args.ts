@@ -2,8 +2,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { multiaddr } from '@multiformats/multiaddr';
 import {
-  BOOTSTRAP_ENV, DEFAULT_BACKLOG, DEFAULT_BOOTSTRAP_URL, DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_LIMIT, DEFAULT_LISTEN, DEFAULT_ROOM,
-  defaultDataDir, defaultNick
+  BOOTSTRAP_ENV, DEFAULT_BACKLOG, DEFAULT_BOOTSTRAP_URL, DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_LIMIT, DEFAULT_LISTEN, DEFAULT_REMEMBER_DAYS,
+  DEFAULT_REMEMBER_MEMBERS, DEFAULT_ROOM, MAX_REMEMBER_MEMBERS, defaultDataDir, defaultNick
 } from '../config.ts';
 import { MAX_BACKLOG_ENTRIES } from '../history/constants.ts';
 import { DEFAULT_AUTO_ACCEPT_BYTES, DEFAULT_DOWNLOADS_QUOTA_BYTES, MAX_FILE_BYTES } from '../files/constants.ts';
@@ -48,6 +48,9 @@ export interface CliOptions {
   web: number | undefined;
   maxFileSize: number;
   downloadsQuota: number;
+  /** Members remembered in DATA_DIR/members.json (0: none), and for how many days. */
+  rememberMembers: number;
+  rememberDays: number;
 }
 
 /** `npm start` runs a console, `npm run daemon` a peer with only its control API. */
@@ -177,6 +180,10 @@ export function buildProgram(mode: ProgramMode = 'console'): Command {
       .env('CLI_CHAT_RELAY_CIRCUIT_BYTES').default(DEFAULT_RELAY_LIMITS.circuitBytes).argParser(wholeNumberIn(0, Number.MAX_SAFE_INTEGER)))
     .addOption(new Option('--reserve-relays <n>', `hold a reservation on this many relays, so peers can reach you through them (default: ${DEFAULT_RESERVATIONS}, 0 with --relay)`)
       .env('CLI_CHAT_RESERVE_RELAYS').argParser(wholeNumberIn(0, MAX_RESERVATIONS)))
+    .addOption(new Option('--remember-members <n>', 'members remembered in DATA_DIR/members.json and tried at start when the bootstrap API ' +
+      'gives no seeds; 0 remembers none').env('CLI_CHAT_REMEMBER_MEMBERS').default(DEFAULT_REMEMBER_MEMBERS).argParser(wholeNumberIn(0, MAX_REMEMBER_MEMBERS)))
+    .addOption(new Option('--remember-days <days>', 'days a member not seen is remembered').env('CLI_CHAT_REMEMBER_DAYS')
+      .default(DEFAULT_REMEMBER_DAYS).argParser(wholeNumberIn(1, 365)))
     .addOption(new Option('--log-level <level>', 'log level (logs go to stderr, or to DATA_DIR/peer.log in a terminal)').env('CLI_CHAT_LOG_LEVEL')
       .choices(LOG_LEVELS).default('warn'))
     .showHelpAfterError('(run with --help for usage)')
@@ -193,7 +200,7 @@ export function parseArgs(argv: string[], mode: ProgramMode = 'console'): CliOpt
     manual: boolean, script?: string, adminToken?: string, historyLimit: number, historyDays: number, backlog: number,
     roomRateLimit: RateLimit | false, relay: boolean, relayMaxReservations: number, relayCircuitSeconds: number,
     relayCircuitBytes: number, reserveRelays?: number, attach?: string, apiPort?: number, apiHost?: string, web?: number | true,
-    maxFileSize: number, downloadsQuota: number
+    maxFileSize: number, downloadsQuota: number, rememberMembers: number, rememberDays: number
   }>();
   if (mode === 'daemon' && o.script !== undefined) {
     program.error('error: a daemon has no console to run a script in: attach one (npm start -- --attach DATA_DIR --script FILE)', { exitCode: 2 });
@@ -234,6 +241,8 @@ export function parseArgs(argv: string[], mode: ProgramMode = 'console'): CliOpt
     apiHost: o.apiHost ?? '127.0.0.1',
     web: o.web === true ? 0 : o.web,
     maxFileSize: o.maxFileSize,
-    downloadsQuota: o.downloadsQuota
+    downloadsQuota: o.downloadsQuota,
+    rememberMembers: o.rememberMembers,
+    rememberDays: o.rememberDays
   };
 }

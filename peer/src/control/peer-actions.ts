@@ -90,7 +90,10 @@ export class PeerActions {
         return;
       case 'show-bootstrap': {
         const b = peer.bootstrap();
-        const head = formatPairs({ url: b.url, lease: b.lease, 'hosted here': b.hosting ? 'yes' : 'no' });
+        const head = formatPairs({
+          url: b.url, lease: b.lease, 'hosted here': b.hosting ? 'yes' : 'no',
+          'seeds from': b.seedsFrom ?? 'not joined', remembered: `${b.remembered} members`
+        });
         info(`${head}\n${this.setText(b.set)}`);
         return;
       }

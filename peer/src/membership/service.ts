@@ -167,6 +167,8 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
     this.#components.events.addEventListener('connection:open', this.#onConnectionOpen);
     this.#components.events.addEventListener('self:peer:update', this.#onSelfUpdate);
+    // A relay reservation adds its /p2p-circuit address with a 'listening' and, seen here, no self:peer:update after it.
+    this.#components.events.addEventListener('transport:listening', this.#onSelfUpdate);
     for (const connection of this.#components.connectionManager.getConnections()) this.#watch(connection);
     this.#arm();
   }
@@ -195,6 +197,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.#tickPending = undefined;
     this.#components.events.removeEventListener('connection:open', this.#onConnectionOpen);
     this.#components.events.removeEventListener('self:peer:update', this.#onSelfUpdate);
+    this.#components.events.removeEventListener('transport:listening', this.#onSelfUpdate);
     this.#whenLeft?.();
     const stopped = new Error('the membership service stopped');
     for (const channel of this.#channels.values()) {

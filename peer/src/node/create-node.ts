@@ -43,6 +43,8 @@ export interface PeerNodeOptions {
    * interface, the real network included: keep it off in tests.
    */
   mdns: boolean;
+  /** Hears of every peer mDNS finds, each time it answers (after the node's own dial). */
+  onLanPeer?: (peer: PeerInfo) => void;
   /** Peer multiaddrs (with /p2p/) that libp2p dials once at start. */
   bootstrapAddrs?: string[];
   /** Serving circuit relay v2, and reserving slots on other peers' relays; neither when undefined. */
@@ -96,7 +98,12 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
   const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = [];
   // mDNS only reports peers; the node dials them once it exists.
   let dialDiscovered: (peer: PeerInfo) => void = () => {};
-  if (options.mdns) peerDiscovery.push(dialingMdns((peer) => dialDiscovered(peer)));
+  if (options.mdns) {
+    peerDiscovery.push(dialingMdns((peer) => {
+      dialDiscovered(peer);
+      options.onLanPeer?.(peer);
+    }));
+  }
   if (options.bootstrapAddrs !== undefined && options.bootstrapAddrs.length > 0) {
     peerDiscovery.push(bootstrap({ list: options.bootstrapAddrs }));
   }
