@@ -6,12 +6,8 @@ import type { MemberEventType, MembershipServiceStats } from './membership/index
 import type { ChatCounters } from './peer.ts';
 import type { HistoryMessage } from './history/room-history.ts';
 import type { FileFailReason, FileTransferStats } from './files/index.ts';
+import type { SeedSource } from './seeding/seed-source.ts';
 
-/**
- * Where the seeds of a membership join came from: the bootstrap API, members remembered
- * from earlier runs, an address given, or a peer mDNS found on the LAN.
- */
-export type SeedSource = 'bootstrap' | 'remembered' | 'address' | 'lan';
 
 export type PeerEvent =
   | { type: 'ready', peerId: string, addrs: string[], nick: string, room: string | null, bootstrap: string, manual: boolean, ts: number }

@@ -19,11 +19,14 @@ import type { LeaseStatus } from './seeding/lease.ts';
 import { SeedDialer } from './seeding/dialer.ts';
 import type { Seed } from './seeding/dialer.ts';
 import { seedsStale } from './seeding/stale.ts';
-import { RememberedStore } from './seeding/remembered-store.ts';
+import { openRememberedStore } from './seeding/remembered-store.ts';
+import type { RememberedStore } from './seeding/remembered-store.ts';
 import { LanJoin } from './seeding/lan-join.ts';
+import { chooseSeeds, joinMessage } from './seeding/seed-source.ts';
+import type { SeedChoice, SeedSource } from './seeding/seed-source.ts';
 import { canHostLocally, hostLocalBootstrap } from './seeding/local-bootstrap.ts';
 import type { HostedBootstrap } from './seeding/local-bootstrap.ts';
-import type { PeerEvent, PeerListener, SeedSource } from './events.ts';
+import type { PeerEvent, PeerListener } from './events.ts';
 import type { RateLimit } from './chat/index.ts';
 import type { MemberEventType, MemberState, MemberView, MembershipServiceStats } from './membership/index.ts';
 import { VERSION } from './version.ts';
@@ -39,8 +42,7 @@ import { Conversations } from './direct/conversations.ts';
 import type { SendOutcome } from './direct/conversations.ts';
 import { findMember } from './member-lookup.ts';
 import {
-  DEFAULT_BACKLOG, DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_LIMIT, DEFAULT_REMEMBER_DAYS, DEFAULT_REMEMBER_MEMBERS, DOWNLOADS_DIR, MEMBERS_FILE,
-  MESSAGE_DB_FILE
+  DEFAULT_BACKLOG, DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_LIMIT, DEFAULT_REMEMBER_DAYS, DEFAULT_REMEMBER_MEMBERS, DOWNLOADS_DIR, MESSAGE_DB_FILE
 } from './config.ts';
 import { FileTransfer } from './files/index.ts';
 import type { FileTransferStats, PendingOffer, TransferView } from './files/index.ts';
@@ -287,8 +289,7 @@ export class Peer {
       downloads: `${this.downloadsDir()}: members' files up to ${formatBytes(this.maxFileSize())} saved without asking while it holds ` +
         `under ${formatBytes(options.downloadsQuota ?? DEFAULT_DOWNLOADS_QUOTA_BYTES)}`,
       mdns: options.mdns ? 'on' : 'off',
-      'remembered members': (options.rememberMembers ?? DEFAULT_REMEMBER_MEMBERS) === 0 ? 'off'
-        : `up to ${options.rememberMembers ?? DEFAULT_REMEMBER_MEMBERS}, each for ${options.rememberDays ?? DEFAULT_REMEMBER_DAYS} days unseen, in ${MEMBERS_FILE}`,
+      'remembered members': this.remembered === undefined ? 'off' : this.remembered.describe(),
       relay: options.relay?.serve === undefined ? 'not serving' : `serving up to ${options.relay.serve.maxReservations} reservations`,
       'relay reservations': String(options.relay?.reservations ?? DEFAULT_RESERVATIONS),
       manual: options.manual === true ? 'yes' : 'no',
@@ -412,9 +413,15 @@ export class Peer {
 
     this.dialer = new SeedDialer(node, options.log, () => this.lease?.seedsChanged());
     this.dialer.start();
-    await this.openRemembered();
+    const remembered = await openRememberedStore({
+      dataDir: options.dataDir, self: this.peerId, max: options.rememberMembers ?? DEFAULT_REMEMBER_MEMBERS,
+      days: options.rememberDays ?? DEFAULT_REMEMBER_DAYS, log: options.log,
+      live: () => this.members().filter((m) => m.id !== this.peerId && m.state === 'alive').map((m) => ({ peerId: m.id, addrs: m.meta.addrs }))
+    });
+    this.remembered = remembered.store;
+    if (remembered.problem !== undefined) this.emit({ type: 'error', message: remembered.problem });
     this.lan = new LanJoin({
-      node, inMembership: () => this.inMembership, join: (seed) => this.joinLanPeer(seed),
+      node, inMembership: () => this.inMembership, join: (seed) => this.joinSeeds({ seeds: [seed], source: 'lan' }, { keep: true }),
       isMember: (peerId) => this.members().some((m) => m.id === peerId && (m.state === 'alive' || m.state === 'suspect'))
     });
     this.lan.start();
@@ -479,7 +486,7 @@ export class Peer {
    */
   async joinMembership(addr?: string): Promise<number> {
     if (this.inMembership) throw new LayerError('already a member (/members leave first)');
-    let chosen: { seeds: Seed[], source: SeedSource };
+    let chosen: SeedChoice;
     if (addr !== undefined) {
       chosen = { seeds: [seedFromAddr(addr)], source: 'address' };
     } else {
@@ -489,8 +496,7 @@ export class Peer {
       }
     }
     this.inMembership = true;
-    this.seedSource = null;
-    this.joinSeeds(chosen);
+    this.joinSeeds(chosen, { announce: true });
     return chosen.seeds.length;
   }
 
@@ -726,63 +732,27 @@ export class Peer {
     if (this.inMembership) this.joinSeeds(this.seedsToJoin());
   }
 
+  private seedsToJoin(): SeedChoice {
+    return chooseSeeds(this.peerId, this.seeds, this.othersUp(), this.remembered?.members() ?? []);
+  }
+
+  /** Whether any member but us is alive or suspect. */
+  private othersUp(): boolean {
+    return this.members().some((m) => m.id !== this.peerId && (m.state === 'alive' || m.state === 'suspect'));
+  }
+
   /**
-   * The bootstrap set, ourselves aside; when that is empty (or the API never answered) and
-   * no other member is up, the members remembered from earlier runs.
+   * Dials the seeds (in place of the dialer's current ones unless `keep`) and joins
+   * through them. Where our way in came from changing is news (`announce` makes it news
+   * anyway); a LAN peer met, or an empty set, while among members is not.
    */
-  private seedsToJoin(): { seeds: Seed[], source: SeedSource } {
-    const set = this.seeds.filter((p) => p.peerId !== this.peerId);
-    const alone = !this.members().some((m) => m.id !== this.peerId && (m.state === 'alive' || m.state === 'suspect'));
-    const remembered = set.length === 0 && alone ? this.remembered?.members() ?? [] : [];
-    if (remembered.length === 0) return { seeds: set, source: 'bootstrap' };
-    return { seeds: remembered.map((m) => ({ peerId: m.peerId, addrs: [...m.addrs] })), source: 'remembered' };
-  }
-
-  /** Dials the seeds and joins through them; a change of where seeds come from is news. */
-  private joinSeeds({ seeds, source }: { seeds: Seed[], source: SeedSource }): void {
-    this.dialer?.update(seeds);
+  private joinSeeds({ seeds, source }: SeedChoice, { keep = false, announce = false } = {}): void {
+    const up = this.othersUp();
+    if (!keep) this.dialer?.update(seeds);
     this.started().services.membership.join(seeds);
-    if (source === this.seedSource) return;
+    if (!announce && (source === this.seedSource || (up && (source === 'lan' || seeds.length === 0)))) return;
     this.seedSource = source;
-    // An empty set while members are up (the API back, empty, after an outage) changes nothing for them.
-    if (seeds.length === 0 && this.members().some((m) => m.id !== this.peerId && (m.state === 'alive' || m.state === 'suspect'))) return;
-    const from = source === 'bootstrap' ? 'from the bootstrap API' : source === 'remembered' ? 'remembered from earlier runs (the bootstrap API gave none)' : 'given';
-    const message = seeds.length === 0
-      ? 'joined the membership as its first member: others join through you'
-      : `joining the membership through ${seeds.length} seed${seeds.length === 1 ? '' : 's'} ${from}; member-joined follows for each member`;
-    this.emit({ type: 'membership', state: 'joined', seeds: seeds.length, source, message });
-  }
-
-  /** A peer mDNS found on the LAN that speaks membership but is not a member we know: joined through. */
-  private joinLanPeer(seed: Seed): void {
-    const alone = !this.members().some((m) => m.id !== this.peerId && (m.state === 'alive' || m.state === 'suspect'));
-    this.started().services.membership.join([seed]);
-    if (!alone || this.seedSource === 'lan') return;
-    this.seedSource = 'lan';
-    this.emit({
-      type: 'membership', state: 'joined', seeds: 1, source: 'lan',
-      message: `joining the membership through ${shortPeerId(seed.peerId)}, found on the LAN by mDNS; member-joined follows for each member`
-    });
-  }
-
-  /** Reads DATA_DIR/members.json (a bad file is reported and ignored) unless remembering is off. */
-  private async openRemembered(): Promise<void> {
-    const { options } = this;
-    const max = options.rememberMembers ?? DEFAULT_REMEMBER_MEMBERS;
-    if (max === 0) return;
-    this.remembered = new RememberedStore({
-      path: join(options.dataDir, MEMBERS_FILE),
-      self: this.peerId,
-      policy: { max, maxAgeMs: (options.rememberDays ?? DEFAULT_REMEMBER_DAYS) * 86_400_000 },
-      live: () => this.members().filter((m) => m.id !== this.peerId && m.state === 'alive').map((m) => ({ peerId: m.id, addrs: m.meta.addrs })),
-      log: options.log
-    });
-    const problem = await this.remembered.load();
-    if (problem !== undefined) {
-      options.log.warn(problem);
-      this.emit({ type: 'error', message: problem });
-    }
-    this.remembered.start();
+    this.emit({ type: 'membership', state: 'joined', seeds: seeds.length, source, message: joinMessage(seeds.length, source) });
   }
 
   private async connectBootstrap(privateKey: PrivateKey): Promise<void> {

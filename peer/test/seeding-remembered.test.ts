@@ -15,6 +15,7 @@ import { remember } from '../src/seeding/remembered.ts';
 import type { RememberedMember } from '../src/seeding/remembered.ts';
 import { MAX_REMEMBERED_FILE_BYTES, REMEMBERED_VERSION, RememberedStore, decodeRemembered, encodeRemembered } from '../src/seeding/remembered-store.ts';
 import type { LiveMember } from '../src/seeding/remembered-store.ts';
+import { chooseSeeds, joinMessage } from '../src/seeding/seed-source.ts';
 
 const DAY = 86_400_000;
 const NOW = 1_800_000_000_000;
@@ -161,5 +162,31 @@ describe('the members file', () => {
     expect(await back.load()).toBeUndefined();
     expect(back.members()).toHaveLength(32);
     expect(back.members().every((m: RememberedMember) => m.addrs.length === 8)).toBe(true);
+  });
+});
+
+describe('choosing the seeds to join through', () => {
+  const seed = (peerId: string): { peerId: string, addrs: string[] } => ({ peerId, addrs: [`/ip4/10.0.0.1/tcp/1`] });
+  const remembered = [{ peerId: 'r1', addrs: ['/ip4/10.0.0.9/tcp/9'], lastSeen: NOW }];
+
+  it('takes the bootstrap set (ourselves aside) whenever it lists anyone else', () => {
+    expect(chooseSeeds('me', [seed('me'), seed('a')], false, remembered)).toEqual({ seeds: [seed('a')], source: 'bootstrap' });
+  });
+
+  it('falls back on the remembered members when the set is empty or only us, and nobody is up', () => {
+    const expected = { seeds: [{ peerId: 'r1', addrs: ['/ip4/10.0.0.9/tcp/9'] }], source: 'remembered' };
+    expect(chooseSeeds('me', [], false, remembered)).toEqual(expected);
+    expect(chooseSeeds('me', [seed('me')], false, remembered)).toEqual(expected);
+  });
+
+  it('does not while other members are up, nor when nothing is remembered', () => {
+    expect(chooseSeeds('me', [], true, remembered)).toEqual({ seeds: [], source: 'bootstrap' });
+    expect(chooseSeeds('me', [], false, [])).toEqual({ seeds: [], source: 'bootstrap' });
+  });
+
+  it('says where the seeds came from', () => {
+    expect(joinMessage(2, 'remembered')).toMatch(/2 seeds remembered from earlier runs/);
+    expect(joinMessage(1, 'lan')).toMatch(/1 seed found on the LAN/);
+    expect(joinMessage(0, 'bootstrap')).toMatch(/first member/);
   });
 });

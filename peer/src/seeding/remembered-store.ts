@@ -6,11 +6,12 @@
  * the next write replaces it.
  */
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Logger } from 'pino';
 import { MAX_ADDR_BYTES, MAX_ADDRS } from '../membership/constants.ts';
-import { MAX_REMEMBER_MEMBERS } from '../config.ts';
+import { MAX_REMEMBER_MEMBERS, MEMBERS_FILE } from '../config.ts';
 import { remember } from './remembered.ts';
 import type { RememberPolicy, RememberedMember } from './remembered.ts';
 
@@ -142,6 +143,12 @@ export class RememberedStore {
     }
   }
 
+  /** For `/show config`. */
+  describe(): string {
+    const { path, policy } = this.options;
+    return `up to ${policy.max}, each for ${Math.round(policy.maxAgeMs / 86_400_000)} days unseen, in ${path}`;
+  }
+
   /** Starts refreshing the file while membership is quiet. */
   start(): void {
     this.refreshTimer = setInterval(() => this.changed(), REFRESH_MS);
@@ -196,4 +203,19 @@ export class RememberedStore {
       this.writeFailed = true;
     }
   }
+}
+
+/**
+ * The store of DATA_DIR/members.json, read and refreshing; none when `max` is 0. A file
+ * that cannot be used is logged, and its problem returned for the caller to report.
+ */
+export async function openRememberedStore(options: { dataDir: string, max: number, days: number } & Pick<RememberedStoreOptions, 'self' | 'live' | 'log'>):
+Promise<{ store: RememberedStore | undefined, problem: string | undefined }> {
+  const { dataDir, max, days, ...rest } = options;
+  if (max === 0) return { store: undefined, problem: undefined };
+  const store = new RememberedStore({ ...rest, path: join(dataDir, MEMBERS_FILE), policy: { max, maxAgeMs: days * 86_400_000 } });
+  const problem = await store.load();
+  if (problem !== undefined) rest.log.warn(problem);
+  store.start();
+  return { store, problem };
 }
