@@ -181,9 +181,17 @@ export class RememberedStore {
 
   /** Merges the live members in and writes the file; writes run one at a time, in order. */
   save(): Promise<void> {
-    const { policy, self, live } = this.options;
+    const { policy, self, live, log } = this.options;
     const now = this.now();
-    const seen = live().map((m) => ({ peerId: m.peerId, addrs: m.addrs.filter((a) => a.length <= MAX_ADDR_BYTES).slice(0, MAX_ADDRS), lastSeen: now }));
+    let members: readonly LiveMember[];
+    try {
+      members = live();
+    } catch (err) {
+      // A node stopped under us: what was remembered stays as it was.
+      log.debug({ err }, 'no live members to remember');
+      return this.writing;
+    }
+    const seen = members.map((m) => ({ peerId: m.peerId, addrs: m.addrs.filter((a) => a.length <= MAX_ADDR_BYTES).slice(0, MAX_ADDRS), lastSeen: now }));
     this.known = remember(this.known, seen, policy, now, self);
     const text = encodeRemembered(self, this.known);
     this.writing = this.writing.then(() => this.write(text));
