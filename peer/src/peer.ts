@@ -26,6 +26,7 @@ import type { RateLimit } from './chat/index.ts';
 import type { MemberEventType, MemberState, MemberView, MembershipServiceStats } from './membership/index.ts';
 import { VERSION } from './version.ts';
 import { DEFAULT_RESERVATIONS } from './node/relay.ts';
+import { reservationGate } from './node/reservation-gate.ts';
 import type { RelayOptions } from './node/relay.ts';
 import { join } from 'node:path';
 import { HistoryStore } from './history/store.ts';
@@ -162,6 +163,8 @@ export class Peer {
   private inMembership = false;
   private leaseState = 'not started';
   private seeds: BootstrapPeer[] = [];
+  /** Settles once this peer may join the membership: see awaitReservation. */
+  private reservationWait: Promise<void> | undefined;
   private readonly counters: Omit<ChatCounters, 'graylisted'> = { sent: 0, received: 0, rejected: 0 };
   private readonly extraProcesses: (() => ProcessView[])[] = [];
   private store: HistoryStore | undefined;
@@ -697,7 +700,22 @@ export class Peer {
 
   private joinSeeds(seeds: Seed[]): void {
     this.dialer?.update(seeds);
-    this.started().services.membership.join(seeds);
+    this.reservationWait ??= this.awaitReservation(seeds);
+    void this.reservationWait.then(() => {
+      if (this.inMembership && !this.stopping) this.started().services.membership.join(seeds);
+    });
+  }
+
+  /** A peer that reserves relay slots joins once its claim can carry a relayed address (node/reservation-gate.ts). */
+  private async awaitReservation(seeds: Seed[]): Promise<void> {
+    const relay = this.options.relay ?? { reservations: DEFAULT_RESERVATIONS };
+    if (relay.serve !== undefined || relay.reservations === 0) return;
+    const dialer = this.dialer;
+    const how = await reservationGate(this.started(), {
+      ids: seeds.map((s) => s.peerId),
+      unreachable: (peerId) => dialer?.unreachable(peerId) ?? false
+    });
+    this.options.log.debug({ how }, 'joining the membership after the wait for a relay reservation');
   }
 
   private async connectBootstrap(privateKey: PrivateKey): Promise<void> {
