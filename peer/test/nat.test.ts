@@ -95,6 +95,14 @@ async function connectionAddrs(observer: Started, other: Started): Promise<strin
   return lines.filter((l) => l.includes(other.id.slice(-8))).map((l) => /\/\S+/.exec(l)?.[0] ?? l);
 }
 
+/** The relay's row of `/show processes`. */
+async function relayRow(observer: Started): Promise<string> {
+  const from = observer.proc.items.length;
+  observer.proc.write('/show processes');
+  const answer = await observer.proc.waitFor((e) => observer.proc.items.indexOf(e) >= from && e.type === 'info', `${observer.nick}: /show processes`);
+  return (answer as Extract<PeerEvent, { type: 'info' }>).message.split('\n').find((l) => l.includes('reservations taken')) ?? '';
+}
+
 /** The bootstrap set as the API lists it, fetched from inside `where` (the test's own namespace cannot reach it). */
 async function bootstrapSet(where: NetnsHost, url: string): Promise<{ peerId: string, addrs: string[] }[]> {
   const script = `fetch(${JSON.stringify(`${url}/v1/peers`)}).then((r) => r.text()).then((t) => console.log(t))`;
@@ -187,6 +195,8 @@ describe.skipIf(unavailable !== undefined)('peers behind NATs', () => {
     h2.proc.kill('SIGKILL');
     await h2.proc.exited;
     await Promise.all([memberEvent(h1, 'member-failed', h2), memberEvent(relay, 'member-failed', h2)]);
+    // Its slot on the relay is free again (libp2p would hold it for the reservation's two-hour TTL).
+    expect(await relayRow(relay)).toContain('1 of 16 reservations taken');
 
     // Back with its data dir (so its peer ID), then gone gracefully.
     const mark = h1.proc.items.length;
