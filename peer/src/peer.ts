@@ -711,11 +711,12 @@ export class Peer {
     const relay = this.options.relay ?? { reservations: DEFAULT_RESERVATIONS };
     if (relay.serve !== undefined || relay.reservations === 0) return;
     const dialer = this.dialer;
+    const since = Date.now();
     const how = await reservationGate(this.started(), {
-      ids: seeds.map((s) => s.peerId),
+      seeds,
       unreachable: (peerId) => dialer?.unreachable(peerId) ?? false
     });
-    this.options.log.debug({ how }, 'joining the membership after the wait for a relay reservation');
+    this.options.log.debug({ how, waitedMs: Date.now() - since }, 'joining the membership after the wait for a relay reservation');
   }
 
   private async connectBootstrap(privateKey: PrivateKey): Promise<void> {

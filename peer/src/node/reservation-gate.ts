@@ -3,7 +3,8 @@
  * is what members probe it at: joined with only its private, undialable address, members
  * it is not yet connected to dial that, fail, and suspect it in its first seconds. So the
  * join waits until the node holds a relayed address, or until no seed turns out to be a
- * relay (nothing to wait for), or RESERVATION_WAIT_MS at most.
+ * relay (nothing to wait for), or RESERVATION_WAIT_MS at most. A network whose seeds are
+ * all on loopback lives on one host, where every member dials us directly: no wait.
  */
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -12,10 +13,17 @@ import type { Libp2p } from '@libp2p/interface';
 /** The longest a join waits for a reservation: a relay on the other side of the world answers well within it. */
 export const RESERVATION_WAIT_MS = 3_000;
 
-/** What the gate needs to know of the seeds: which ones the seed dialer gave up on for now. */
+/** What the gate needs to know of the seeds: who they are, and which ones the seed dialer gave up on for now. */
 export interface GateSeeds {
-  readonly ids: readonly string[];
+  readonly seeds: readonly { readonly peerId: string, readonly addrs: readonly string[] }[];
   unreachable(peerId: string): boolean;
+}
+
+const isLoopback = (addr: string): boolean => addr.startsWith('/ip4/127.') || addr.startsWith('/ip6/::1/');
+
+/** Whether every seed is reachable only on this host's loopback. */
+export function loopbackOnly(seeds: GateSeeds['seeds']): boolean {
+  return seeds.every((seed) => seed.addrs.length > 0 && seed.addrs.every(isLoopback));
 }
 
 export function holdsRelayedAddress(node: Libp2p): boolean {
@@ -34,11 +42,13 @@ async function seedIsRelay(node: Libp2p, id: string): Promise<boolean | undefine
 }
 
 /**
- * Resolves with how the wait ended: 'relayed' once the node has a relayed address,
- * 'no relay' once every seed is identified or unreachable and none is a relay, 'timeout'
- * after `timeoutMs`.
+ * Resolves with how the wait ended: 'loopback' at once for seeds on loopback only,
+ * 'relayed' once the node has a relayed address, 'no relay' once every seed is identified
+ * or unreachable and none is a relay, 'timeout' after `timeoutMs`.
  */
-export function reservationGate(node: Libp2p, seeds: GateSeeds, timeoutMs = RESERVATION_WAIT_MS): Promise<'relayed' | 'no relay' | 'timeout'> {
+export function reservationGate(node: Libp2p, seeds: GateSeeds, timeoutMs = RESERVATION_WAIT_MS): Promise<'loopback' | 'relayed' | 'no relay' | 'timeout'> {
+  const ids = seeds.seeds.map((seed) => seed.peerId);
+  if (ids.length > 0 && loopbackOnly(seeds.seeds)) return Promise.resolve('loopback');
   return new Promise((resolve) => {
     let done = false;
     const finish = (how: 'relayed' | 'no relay' | 'timeout'): void => {
@@ -52,14 +62,14 @@ export function reservationGate(node: Libp2p, seeds: GateSeeds, timeoutMs = RESE
     };
     const check = (): void => {
       if (holdsRelayedAddress(node)) return finish('relayed');
-      void Promise.all(seeds.ids.map(async (id) => seeds.unreachable(id) ? false : seedIsRelay(node, id))).then((answers) => {
+      void Promise.all(ids.map(async (id) => seeds.unreachable(id) ? false : seedIsRelay(node, id))).then((answers) => {
         // A relay among the seeds: its reservation is on its way (the transport reserves on identify).
         if (answers.every((a) => a === false)) finish('no relay');
       });
     };
     const timer = setTimeout(() => finish('timeout'), timeoutMs);
     // Failed dials raise no event here: the seed dialer's verdicts are polled.
-    const poll = setInterval(check, 250);
+    const poll = setInterval(check, 100);
     node.addEventListener('transport:listening', check);
     node.addEventListener('peer:identify', check);
     check();
