@@ -25,6 +25,8 @@ const benches: [string, string[]][] = [
   ['functions backend beside Fastify', ['scripts/bench-functions.ts']],
   ['daemon: events through the control API beside --json stdout, idle cost', ['scripts/bench-daemon.ts']],
   ['file transfer (100 MB, beside a plain TCP copy)', ['scripts/bench-files.ts']],
+  // Needs root (network namespaces); it says so and exits 1 otherwise.
+  ['across NATs (two peers through a relay beside two direct ones, in network namespaces)', ['scripts/bench-nat.ts']],
   ['peer node cost', ['scripts/peer-node-cost.ts']]
 ];
 

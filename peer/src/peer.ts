@@ -31,6 +31,7 @@ import type { RateLimit } from './chat/index.ts';
 import type { MemberEventType, MemberState, MemberView, MembershipServiceStats } from './membership/index.ts';
 import { VERSION } from './version.ts';
 import { DEFAULT_RESERVATIONS } from './node/relay.ts';
+import { reservationGate } from './node/reservation-gate.ts';
 import type { RelayOptions } from './node/relay.ts';
 import { join } from 'node:path';
 import { HistoryStore } from './history/store.ts';
@@ -177,6 +178,8 @@ export class Peer {
   private inMembership = false;
   private leaseState = 'not started';
   private seeds: BootstrapPeer[] = [];
+  /** Settles once this peer may join the membership: see awaitReservation. */
+  private reservationWait: Promise<void> | undefined;
   private readonly counters: Omit<ChatCounters, 'graylisted'> = { sent: 0, received: 0, rejected: 0 };
   private readonly extraProcesses: (() => ProcessView[])[] = [];
   private store: HistoryStore | undefined;
@@ -749,10 +752,26 @@ export class Peer {
   private joinSeeds({ seeds, source }: SeedChoice, { keep = false, announce = false } = {}): void {
     const up = this.othersUp();
     if (!keep) this.dialer?.update(seeds);
-    this.started().services.membership.join(seeds);
+    this.reservationWait ??= this.awaitReservation(seeds);
+    void this.reservationWait.then(() => {
+      if (this.inMembership && !this.stopping) this.started().services.membership.join(seeds);
+    });
     if (!announce && (source === this.seedSource || (up && (source === 'lan' || seeds.length === 0)))) return;
     this.seedSource = source;
     this.emit({ type: 'membership', state: 'joined', seeds: seeds.length, source, message: joinMessage(seeds.length, source) });
+  }
+
+  /** A peer that reserves relay slots joins once its claim can carry a relayed address (node/reservation-gate.ts). */
+  private async awaitReservation(seeds: Seed[]): Promise<void> {
+    const relay = this.options.relay ?? { reservations: DEFAULT_RESERVATIONS };
+    if (relay.serve !== undefined || relay.reservations === 0) return;
+    const dialer = this.dialer;
+    const since = Date.now();
+    const how = await reservationGate(this.started(), {
+      seeds,
+      unreachable: (peerId) => dialer?.unreachable(peerId) ?? false
+    });
+    this.options.log.debug({ how, waitedMs: Date.now() - since }, 'joining the membership after the wait for a relay reservation');
   }
 
   private async connectBootstrap(privateKey: PrivateKey): Promise<void> {

@@ -95,6 +95,14 @@ async function connectionAddrs(observer: Started, other: Started): Promise<strin
   return lines.filter((l) => l.includes(other.id.slice(-8))).map((l) => /\/\S+/.exec(l)?.[0] ?? l);
 }
 
+/** The relay's row of `/show processes`. */
+async function relayRow(observer: Started): Promise<string> {
+  const from = observer.proc.items.length;
+  observer.proc.write('/show processes');
+  const answer = await observer.proc.waitFor((e) => observer.proc.items.indexOf(e) >= from && e.type === 'info', `${observer.nick}: /show processes`);
+  return (answer as Extract<PeerEvent, { type: 'info' }>).message.split('\n').find((l) => l.includes('reservations taken')) ?? '';
+}
+
 /** The bootstrap set as the API lists it, fetched from inside `where` (the test's own namespace cannot reach it). */
 async function bootstrapSet(where: NetnsHost, url: string): Promise<{ peerId: string, addrs: string[] }[]> {
   const script = `fetch(${JSON.stringify(`${url}/v1/peers`)}).then((r) => r.text()).then((t) => console.log(t))`;
@@ -187,6 +195,8 @@ describe.skipIf(unavailable !== undefined)('peers behind NATs', () => {
     h2.proc.kill('SIGKILL');
     await h2.proc.exited;
     await Promise.all([memberEvent(h1, 'member-failed', h2), memberEvent(relay, 'member-failed', h2)]);
+    // Its slot on the relay is free again (libp2p would hold it for the reservation's two-hour TTL).
+    expect(await relayRow(relay)).toContain('1 of 16 reservations taken');
 
     // Back with its data dir (so its peer ID), then gone gracefully.
     const mark = h1.proc.items.length;
@@ -200,6 +210,30 @@ describe.skipIf(unavailable !== undefined)('peers behind NATs', () => {
     const before = [h1.proc.items.length, relay.proc.items.length];
     again.proc.write('/quit');
     await Promise.all([memberEvent(h1, 'member-left', again, before[0]), memberEvent(relay, 'member-left', again, before[1])]);
+  }, 60_000);
+
+  it(`a home peer joining a formed network is never suspected: the first claim the members hear carries its relayed address${skipped}`, async () => {
+    const { pub, home1, home2 } = topology();
+    const { url } = await startBootstrapServer(['--no-data-file'], pub.ip, pub.launcher);
+    const relay = await startPeerIn(pub, 'relay3', url, ['--relay']);
+    const direct = await startPeerIn(pub, 'pub3', url, ['--reserve-relays', '0']);
+    const h1 = await startPeerIn(home1, 'home1c', url);
+    await Promise.all([memberEvent(direct, 'member-joined', h1), memberEvent(relay, 'member-joined', h1), memberEvent(h1, 'member-joined', direct)]);
+    const others = [relay, direct, h1];
+    const marks = others.map((o) => o.proc.items.length);
+    const h2 = await startPeerIn(home2, 'home2c', url);
+    await Promise.all(others.map((o) => memberEvent(o, 'member-joined', h2)));
+    h2.proc.write('new here');
+    await Promise.all(others.map((o) => o.proc.waitFor((e) => e.type === 'message' && e.text === 'new here', `${o.nick} to get the newcomer's line`, DELIVER_MS)));
+    const mark = direct.proc.items.length;
+    direct.proc.write('/whois home2c');
+    const whois = await direct.proc.waitFor((e) => direct.proc.items.indexOf(e) >= mark && e.type === 'info', 'pub3: /whois home2c');
+    expect((whois as Extract<PeerEvent, { type: 'info' }>).message).toContain(`/p2p/${relay.id}/p2p-circuit`);
+    // Until it chats, nobody suspected it, and nobody needed a second claim to reach it.
+    others.forEach((o, i) => {
+      const about = o.proc.items.slice(marks[i]).filter((e) => 'peerId' in e && e.peerId === h2.id && e.type.startsWith('member-'));
+      expect(about.map((e) => e.type), `${o.nick}: ${JSON.stringify(about)}`).toEqual(['member-joined']);
+    });
   }, 60_000);
 
   it(`through a relay that limits its circuits, membership, rooms, direct messages and files within the limit share one circuit (limited connections)${skipped}`, async () => {

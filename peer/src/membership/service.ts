@@ -167,8 +167,10 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     }
     this.#components.events.addEventListener('connection:open', this.#onConnectionOpen);
     this.#components.events.addEventListener('self:peer:update', this.#onSelfUpdate);
-    // A relay reservation adds its /p2p-circuit address with a 'listening' and, seen here, no self:peer:update after it.
+    // A relay reservation (a new listener address) reaches self:peer:update only after
+    // libp2p's one-second debounce; members probing us meanwhile would dial the old claim.
     this.#components.events.addEventListener('transport:listening', this.#onSelfUpdate);
+    this.#components.events.addEventListener('transport:close', this.#onSelfUpdate);
     for (const connection of this.#components.connectionManager.getConnections()) this.#watch(connection);
     this.#arm();
   }
@@ -198,6 +200,7 @@ export class Membership extends TypedEventEmitter<MembershipEvents> implements S
     this.#components.events.removeEventListener('connection:open', this.#onConnectionOpen);
     this.#components.events.removeEventListener('self:peer:update', this.#onSelfUpdate);
     this.#components.events.removeEventListener('transport:listening', this.#onSelfUpdate);
+    this.#components.events.removeEventListener('transport:close', this.#onSelfUpdate);
     this.#whenLeft?.();
     const stopped = new Error('the membership service stopped');
     for (const channel of this.#channels.values()) {

@@ -25,7 +25,7 @@ import { membership } from '../membership/index.ts';
 import type { Membership, MembershipInit } from '../membership/index.ts';
 import { exemptFromColocation, pubsub } from './gossipsub.ts';
 import { withKeptSigningHandle } from './ed25519-keys.ts';
-import { relayIp, relayListenAddrs, relayServer } from './relay.ts';
+import { freeReservation, relayIp, relayListenAddrs, relayServer } from './relay.ts';
 import type { RelayOptions } from './relay.ts';
 import type { Pubsub, PubsubOptions } from './gossipsub.ts';
 import {
@@ -133,6 +133,8 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
     const ip = relayIp(connection.remoteAddr);
     if (ip !== undefined) exemptFromColocation(node.services.pubsub, ip);
   });
+  const relay = node.services.relay;
+  if (relay !== undefined) node.addEventListener('peer:disconnect', ({ detail: peer }) => freeReservation(relay, peer));
   return node;
 }
 

@@ -8,6 +8,7 @@
  */
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2';
 import type { CircuitRelayServerComponents, CircuitRelayService } from '@libp2p/circuit-relay-v2';
+import type { PeerId } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
 
 /** What a relay grants. 0 means no limit for a circuit's seconds or bytes. */
@@ -76,4 +77,19 @@ export function relayIp(remoteAddr: Multiaddr): string | undefined {
   if (!components.some((c) => c.name === 'p2p-circuit')) return undefined;
   const first = components[0];
   return first !== undefined && (first.name === 'ip4' || first.name === 'ip6') ? first.value : undefined;
+}
+
+/**
+ * Frees the slot of a peer we no longer have any connection to. The relay keeps a
+ * reservation for its TTL (two hours), though nobody can be relayed to a peer it is not
+ * connected to: a relay whose reserved peers crashed would refuse every newcomer until
+ * then. go-libp2p's relay frees the slot on disconnect too; the peer reserves again when
+ * it reconnects. The timer is cleared first, or its late abort would remove a new
+ * reservation of the same peer.
+ */
+export function freeReservation(service: CircuitRelayService, peer: PeerId): void {
+  const reservation = service.reservations.get(peer);
+  if (reservation === undefined) return;
+  reservation.signal.clear();
+  service.reservations.delete(peer);
 }
