@@ -114,6 +114,8 @@ describe.skipIf(unavailable !== undefined)('without the bootstrap API', () => {
 
     server.proc.kill('SIGKILL');
     await server.proc.exited;
+    // Chat after both leases have found the API gone, not only before they noticed.
+    await Promise.all([h1, h2].map((p) => p.proc.waitFor((e) => e.type === 'bootstrap' && e.state === 'unreachable', `${p.nick}: the API unreachable`)));
     h1.proc.write('the API is gone');
     await h2.proc.waitFor((e) => e.type === 'message' && e.text === 'the API is gone', 'home2 to hear home1 without the API', DELIVER_MS);
     h2.proc.write('we carry on');
