@@ -180,6 +180,9 @@ export class Peer {
   private seeds: BootstrapPeer[] = [];
   /** Settles once this peer may join the membership: see awaitReservation. */
   private reservationWait: Promise<void> | undefined;
+  /** Resolved when start() has joined its room: the first claim then carries the room too, not a second claim just after. */
+  private markStarted: () => void = () => {};
+  private readonly startup = new Promise<void>((resolve) => { this.markStarted = resolve; });
   private readonly counters: Omit<ChatCounters, 'graylisted'> = { sent: 0, received: 0, rejected: 0 };
   private readonly extraProcesses: (() => ProcessView[])[] = [];
   private store: HistoryStore | undefined;
@@ -434,6 +437,7 @@ export class Peer {
       await this.connectBootstrap(privateKey);
       if (options.room !== undefined) await this.joinRoom(options.room);
     }
+    this.markStarted();
     this.emit({
       type: 'ready',
       peerId: this.peerId,
@@ -752,7 +756,7 @@ export class Peer {
   private joinSeeds({ seeds, source }: SeedChoice, { keep = false, announce = false } = {}): void {
     const up = this.othersUp();
     if (!keep) this.dialer?.update(seeds);
-    this.reservationWait ??= this.awaitReservation(seeds);
+    this.reservationWait ??= Promise.all([this.awaitReservation(seeds), this.startup]).then(() => undefined);
     void this.reservationWait.then(() => {
       if (this.inMembership && !this.stopping) this.started().services.membership.join(seeds);
     });

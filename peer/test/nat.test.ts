@@ -19,7 +19,7 @@ const unavailable = await natTopologyUnavailable();
 const skipped = unavailable === undefined ? '' : ` (skipped: ${unavailable})`;
 
 // Generous deadlines for a busy 2-core machine; a quiet run needs a fraction of each.
-const START_MS = 15_000;
+const START_MS = 30_000;
 const MEET_MS = 20_000;
 const DELIVER_MS = 10_000;
 const FAIL_MS = 15_000;

@@ -67,9 +67,10 @@ export function reservationGate(node: Libp2p, seeds: GateSeeds, timeoutMs = RESE
         if (answers.every((a) => a === false)) finish('no relay');
       });
     };
-    const timer = setTimeout(() => finish('timeout'), timeoutMs);
+    // Neither timer holds a stopping process open.
+    const timer = setTimeout(() => finish('timeout'), timeoutMs).unref();
     // Failed dials raise no event here: the seed dialer's verdicts are polled.
-    const poll = setInterval(check, 100);
+    const poll = setInterval(check, 100).unref();
     node.addEventListener('transport:listening', check);
     node.addEventListener('peer:identify', check);
     check();
