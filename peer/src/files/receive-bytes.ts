@@ -63,9 +63,10 @@ export function receiveBytes(stream: Stream, file: FileHandle, size: number, opt
       stopListening();
       out.destroy();
     };
+    /** Restarts the stall timer; one timer for the transfer, refreshed, as data arrives in thousands of events. */
     const armStall = (): void => {
-      clearTimeout(stall);
-      stall = setTimeout(() => fail(new FileTransferError('timeout', `no data for ${STALL_TIMEOUT_MS / 1000} s`)), STALL_TIMEOUT_MS);
+      if (stall === undefined) stall = setTimeout(() => fail(new FileTransferError('timeout', `no data for ${STALL_TIMEOUT_MS / 1000} s`)), STALL_TIMEOUT_MS);
+      else stall.refresh();
     };
     const tooLong = (): FileTransferError => new FileTransferError('too-long', `more than the offered ${size} bytes and a trailer arrived`);
     /** Keeps bytes after the file's as the trailer; false once they are more than one trailer can be. */

@@ -19,7 +19,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Stream } from '@libp2p/interface';
 import { encodeTrailerFrame } from './codec.ts';
 import { CHUNK_BYTES, STALL_TIMEOUT_MS } from './constants.ts';
-import { FileTransferError, asTransferError, deadline } from './errors.ts';
+import { FileTransferError, asTransferError } from './errors.ts';
 
 export interface SendBytesOptions {
   /** Called with the running total after each chunk is handed to the stream. */
@@ -48,6 +48,15 @@ export async function openForSending(path: string): Promise<FileHandle> {
 export async function sendBytes(stream: Stream, file: FileHandle, path: string, size: number, options: SendBytesOptions): Promise<string> {
   const { onBytes, signal } = options;
   const hash = createHash('sha256');
+  // One stall deadline for the transfer, restarted at every write: a wait's own timer and
+  // combined signal per chunk showed in the sender's profile.
+  const stalled = new AbortController();
+  const stall = setTimeout(() => stalled.abort(new FileTransferError('timeout', `no room in the stream within ${STALL_TIMEOUT_MS / 1000} s (the recipient stopped reading)`)), STALL_TIMEOUT_MS);
+  const waits = AbortSignal.any([signal, stalled.signal]);
+  const send = async (chunk: Uint8Array): Promise<void> => {
+    stall.refresh();
+    await write(stream, chunk, signal, waits);
+  };
   let sent = 0;
   let next = size > 0 ? readChunk(file, path, 0, size) : undefined;
   try {
@@ -58,15 +67,16 @@ export async function sendBytes(stream: Stream, file: FileHandle, path: string, 
       hash.update(chunk);
       sent += chunk.byteLength;
       next = sent < size ? readChunk(file, path, sent, size) : undefined;
-      // A read that fails while we wait for the stream is reported by the await above.
+      // A read that fails while we wait for the stream is reported by the await at the top of the loop.
       next?.catch(() => undefined);
-      await write(stream, chunk, signal);
+      await send(chunk);
       onBytes(sent);
     }
     const sha256 = hash.digest('hex');
-    await write(stream, encodeTrailerFrame(sha256), signal);
+    await send(encodeTrailerFrame(sha256));
     return sha256;
   } finally {
+    clearTimeout(stall);
     // The caller closes the file next: a read still in flight must not fail on that.
     await next?.catch(() => undefined);
   }
@@ -88,17 +98,14 @@ async function readChunk(file: FileHandle, path: string, position: number, size:
   return buffer.subarray(0, filled);
 }
 
-async function write(stream: Stream, chunk: Uint8Array, signal: AbortSignal): Promise<void> {
-  let stalled: ReturnType<typeof deadline> | undefined;
+/** Sends `chunk`, then waits for the stream to drain if it is full; `waits` is `signal` and the stall deadline. */
+async function write(stream: Stream, chunk: Uint8Array, signal: AbortSignal, waits: AbortSignal): Promise<void> {
   try {
     if (stream.send(chunk)) return;
-    stalled = deadline(STALL_TIMEOUT_MS, 'room in the stream (the recipient stopped reading)');
-    await drained(stream, AbortSignal.any([signal, stalled.signal]));
+    await drained(stream, waits);
   } catch (err) {
     signal.throwIfAborted();
-    throw asTransferError(err, stalled?.signal);
-  } finally {
-    stalled?.clear();
+    throw asTransferError(err, waits);
   }
 }
 
