@@ -46,7 +46,8 @@ const TARGET_RATIO = 0.5;
 /** The steps a file's bytes go through on either side, each timed inclusive of what it calls. */
 const FILE_STEPS: Watched[] = [
   ['noise: encrypt (ChaCha20-Poly1305, framing)', '@chainsafe/libp2p-noise/dist/src/utils.js', 'encrypt'],
-  ['noise: decrypt (ChaCha20-Poly1305, its dst copy)', '@chainsafe/libp2p-noise/dist/src/utils.js', 'decrypt'],
+  ['noise: decrypt, whole messages (ChaCha20-Poly1305)', '@chainsafe/libp2p-noise/dist/src/utils.js', 'decrypt'],
+  ['noise: decrypt, messages over two reads (ours, not joined)', 'peer/src/node/noise-decrypt.ts', 'decryptWithoutJoining'],
   ['noise: length-prefix re-assembly of 64 KiB messages', '@libp2p/utils/dist/src/length-prefixed-decoder.js', 'decode'],
   ['yamux: frame re-assembly (Decoder.emitFrames)', '@chainsafe/libp2p-yamux/dist/src/decode.js', 'emitFrames'],
   ['uint8arraylist: subarray (copies a span over two buffers)', 'uint8arraylist/dist/src/index.js', 'subarray'],

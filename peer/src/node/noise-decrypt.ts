@@ -44,7 +44,7 @@ function install(connection: unknown): void {
   if (typeof original !== 'function') {
     throw new Error('@chainsafe/libp2p-noise changed: its connection has no decrypt; see peer/src/node/noise-decrypt.ts');
   }
-  proto.decrypt = function (this: EncryptedConnection, chunk) {
+  proto.decrypt = function decryptWithoutJoining(this: EncryptedConnection, chunk) {
     if (!isSplitMessage(chunk)) return original.call(this, chunk);
     try {
       const plaintext = this.handshake.decrypt(chunk);
