@@ -3,8 +3,9 @@
  *
  * Two processes on 127.0.0.1 (scripts/bench-files/child.ts), a fresh pair for every
  * transfer of one random file of --size-mb, real files in a temp dir:
- *   files  FileTransfer end to end (hash, offer, bytes, receiver hash and partial file,
- *          rename, `done`); the time from send() to its result;
+ *   files  FileTransfer end to end (offer, bytes hashed as they are read, trailer, the
+ *          receiver hashing and writing a partial file, rename, `done`); the time from
+ *          send() to its result;
  *   tcp    a plain TCP copy: file read stream piped into a net.Socket, the receiver piping
  *          it into a file, one byte back once the file is closed;
  *   raw    a bare libp2p stream (the same TCP, Noise, Yamux) from memory to nowhere, raw
@@ -13,10 +14,11 @@
  * Each round runs every kind once, in an order rotated from round to round. Figures are
  * medians over the rounds, with min and max. The target: files at least half of tcp.
  *
- * Where the time of `files` goes: from send() to the offer on the wire (stat and SHA-256
- * of the file), from there to the result, each side's CPU time, SHA-256 alone in this
+ * Where the time of `files` goes: from send() to the offer on the wire (stat, open, the
+ * stream), from there to the result, each side's CPU time, SHA-256 alone in this
  * process, and (unless --no-profile) one more `files` transfer under --cpu-prof on both
- * sides, summarised over the transfer (by library: noise, yamux, streams, our code...).
+ * sides, summarised over the transfer (by library: noise, yamux, streams, our code...),
+ * with the inclusive time of the steps a byte goes through (FILE_STEPS).
  *
  * Writes bench-results/files.md and files.json and prints the table. Children are killed on
  * exit, error, SIGINT or SIGTERM; a missed target is reported, not failed.
@@ -32,7 +34,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { summariseProfile } from './bench-chat/cpuprofile.ts';
-import type { ProfileSummary } from './bench-chat/cpuprofile.ts';
+import type { ProfileSummary, Watched } from './bench-chat/cpuprofile.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const CHILD = join(REPO, 'scripts/bench-files/child.ts');
@@ -40,6 +42,20 @@ const RESULTS_DIR = join(REPO, 'bench-results');
 const KINDS = ['files', 'tcp', 'raw', 'lp'] as const;
 type Kind = typeof KINDS[number];
 const TARGET_RATIO = 0.5;
+
+/** The steps a file's bytes go through on either side, each timed inclusive of what it calls. */
+const FILE_STEPS: Watched[] = [
+  ['noise: encrypt (ChaCha20-Poly1305, framing)', '@chainsafe/libp2p-noise/dist/src/utils.js', 'encrypt'],
+  ['noise: decrypt, whole messages (ChaCha20-Poly1305)', '@chainsafe/libp2p-noise/dist/src/utils.js', 'decrypt'],
+  ['noise: decrypt, messages over two reads (ours, not joined)', 'peer/src/node/noise-decrypt.ts', 'decryptWithoutJoining'],
+  ['noise: length-prefix re-assembly of 64 KiB messages', '@libp2p/utils/dist/src/length-prefixed-decoder.js', 'decode'],
+  ['yamux: frame re-assembly (Decoder.emitFrames)', '@chainsafe/libp2p-yamux/dist/src/decode.js', 'emitFrames'],
+  ['uint8arraylist: subarray (copies a span over two buffers)', 'uint8arraylist/dist/src/index.js', 'subarray'],
+  ['files: sendBytes (read, hash, send)', 'peer/src/files/send-bytes.ts', 'sendBytes'],
+  ['files: receiveBytes onMessage (hash, write)', 'peer/src/files/receive-bytes.ts', 'onMessage'],
+  ['SHA-256 (Hash.update)', 'node:internal/crypto/hash', 'update'],
+  ['TCP: sendCorked (socket writes)', 'peer/src/node/tcp-writes.ts', 'sendCorked']
+];
 const CHILD_TIMEOUT_MS = 120_000;
 
 const { values: flags } = parseArgs({
@@ -59,8 +75,8 @@ interface Run {
   kind: Kind;
   mbPerS: number;
   totalMs: number;
-  /** files only: send() to the offer written (stat + SHA-256 + stream open). */
-  hashMs?: number;
+  /** files only: send() to the offer written (stat, open, stream). */
+  offerMs?: number;
   /** files only: offer to result. */
   transferMs?: number;
   senderCpuMs: number;
@@ -123,7 +139,7 @@ async function transfer(kind: Kind, file: string, dir: string, profileDir?: stri
     windows: { sender: { startUs: s.startUs, endUs: s.endUs }, receiver: { startUs: r.startUs, endUs: r.endUs } }
   };
   if (s.offeredUs !== undefined) {
-    run.hashMs = (s.offeredUs - s.startUs) / 1000;
+    run.offerMs = (s.offeredUs - s.startUs) / 1000;
     run.transferMs = (s.endUs - s.offeredUs) / 1000;
   }
   return run;
@@ -160,6 +176,8 @@ function profileTable(title: string, summary: ProfileSummary): string[] {
   for (const c of summary.categories.slice(0, 8)) lines.push(`| ${c.name} | ${c.ms} | ${c.pct} |`);
   lines.push('', '| top functions (self time) | where | ms | % |', '| --- | --- | ---: | ---: |');
   for (const f of summary.top.slice(0, 8)) lines.push(`| ${f.name} | ${f.where} | ${f.ms} | ${f.pct} |`);
+  lines.push('', '| step (inclusive) | ms | % |', '| --- | ---: | ---: |');
+  for (const step of summary.inclusive) lines.push(`| ${step.name} | ${step.ms} | ${step.pct} |`);
   return [...lines, ''];
 }
 
@@ -189,7 +207,7 @@ async function main(): Promise<void> {
       profiles = [`### One more files transfer under --cpu-prof (${round1(run.mbPerS)} MB/s), each side over its measured stretch`, ''];
       for (const side of ['sender', 'receiver'] as const) {
         const name = names.find((n) => n.startsWith(side));
-        if (name !== undefined) profiles.push(...profileTable(side, summariseProfile(join(profileDir, name), [run.windows[side]])));
+        if (name !== undefined) profiles.push(...profileTable(side, summariseProfile(join(profileDir, name), [run.windows[side]], 12, FILE_STEPS)));
       }
     }
     await mkdir(RESULTS_DIR, { recursive: true });
@@ -211,8 +229,8 @@ async function main(): Promise<void> {
       `files / tcp: **${ratio.toFixed(2)}** (target at least ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'met' : 'MISSED'}); ` +
         `files / raw libp2p stream: ${(mb('files') / mb('raw')).toFixed(2)}; lp frames / raw writes: ${(mb('lp') / mb('raw')).toFixed(2)}`,
       '',
-      `files, where the time goes: send() to offer written (stat, SHA-256 of the file, stream) ${spread(files.map((x) => x.hashMs ?? 0))} ms; ` +
-        `offer to result (bytes, receiver hashing and writing, rename, done) ${spread(files.map((x) => x.transferMs ?? 0))} ms. ` +
+      `files, where the time goes: send() to offer written (stat, open, stream) ${spread(files.map((x) => x.offerMs ?? 0))} ms; ` +
+        `offer to result (bytes hashed on both sides, trailer, receiver writing, rename, done) ${spread(files.map((x) => x.transferMs ?? 0))} ms. ` +
         `SHA-256 of ${SIZE / 1e6} MB in memory in this process: ${round1(hashMs)} ms (${round1(SIZE / 1e3 / hashMs)} MB/s).`,
       '',
       ...profiles
@@ -228,7 +246,7 @@ async function main(): Promise<void> {
       loadBefore: round1(loadBefore), loadAfter: round1(loadavg()[0] ?? 0),
       kinds: Object.fromEntries(KINDS.map((kind) => [kind, summary(kind)])),
       filesOverTcp: Math.round(ratio * 1000) / 1000, target: TARGET_RATIO, met: ratio >= TARGET_RATIO,
-      filesHashMs: { median: round1(median(files.map((x) => x.hashMs ?? 0))) },
+      filesOfferMs: { median: round1(median(files.map((x) => x.offerMs ?? 0))) },
       filesTransferMs: { median: round1(median(files.map((x) => x.transferMs ?? 0))) },
       sha256InMemoryMs: round1(hashMs),
       runs: runs.map(({ windows: _, ...run }) => run)

@@ -31,10 +31,10 @@ export type PeerEvent =
   | { type: 'rejected', from: string, room: string, reason: string, count: number }
   // Files. Sender: file-sending, maybe file-waiting, file-progress, then file-sent or file-failed.
   // Recipient: file-offered, file-progress once accepted, then file-received or file-failed.
-  | { type: 'file-sending', id: string, to: string, toNick: string, name: string, size: number, mime: string, sha256: string }
+  | { type: 'file-sending', id: string, to: string, toNick: string, name: string, size: number, mime: string }
   | { type: 'file-waiting', id: string, to: string, toNick: string, name: string, reason: string }
   | {
-    type: 'file-offered', id: string, from: string, nick: string, name: string, size: number, mime: string, sha256: string,
+    type: 'file-offered', id: string, from: string, nick: string, name: string, size: number, mime: string,
     needsAccept: boolean, why: string[]
   }
   | { type: 'file-progress', id: string, peer: string, direction: 'send' | 'receive', name: string, bytes: number, size: number }

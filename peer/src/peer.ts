@@ -573,7 +573,7 @@ export class Peer {
 
   /**
    * Offers a file to a member (nick, nick#abcd, or peer ID). Resolves once the file is
-   * checked and hashed, with the transfer's ID; what follows is events (file-waiting,
+   * checked and opened, with the transfer's ID; what follows is events (file-waiting,
    * file-progress, file-sent or file-failed). A missing, unreadable or special file, or an
    * unknown member, rejects with nothing sent.
    */
@@ -581,8 +581,8 @@ export class Peer {
     const files = this.startedFiles();
     const member = findMember(this.members().filter((m) => m.id !== this.peerId), target);
     const outgoing = await files.send(member.id, path);
-    const { id, name, size, mime, sha256 } = outgoing;
-    this.emit({ type: 'file-sending', id, to: member.id, toNick: member.meta.nick, name, size, mime, sha256 });
+    const { id, name, size, mime } = outgoing;
+    this.emit({ type: 'file-sending', id, to: member.id, toNick: member.meta.nick, name, size, mime });
     return { id, name, size };
   }
 

@@ -18,12 +18,14 @@ import { lpStream } from '@libp2p/utils';
 import { connectionOptions } from '../src/node/create-node.ts';
 import { FileTransfer, FileTransferError } from '../src/files/index.ts';
 import type { FileTransferEvents, FileTransferInit } from '../src/files/index.ts';
-import { decodeOffer, decodeReply, decodeResult, encodeFileMessage } from '../src/files/codec.ts';
+import { decodeOffer, decodeReply, decodeResult, decodeTrailerFrame, encodeFileMessage, encodeTrailerFrame, trailerFrameLength } from '../src/files/codec.ts';
 import { WireError } from '../src/wire/json-frame.ts';
 import type { FileOffer, FileReply, FileResult } from '../src/files/codec.ts';
-import { CHUNK_BYTES, FILE_PROTOCOL_ID, MAX_HEADER_BYTES, MAX_SAVED_NAME_BYTES, OFFER_BURST } from '../src/files/constants.ts';
+import {
+  CHUNK_BYTES, FILE_PROTOCOL_ID, MAX_HEADER_BYTES, MAX_SAVED_NAME_BYTES, MAX_TRAILER_BYTES, OFFER_BURST
+} from '../src/files/constants.ts';
 import { safeFileName, uniqueName } from '../src/files/safe-name.ts';
-import { drained, sendBytes } from '../src/files/send-bytes.ts';
+import { drained, openForSending, sendBytes } from '../src/files/send-bytes.ts';
 import type { Stream } from '@libp2p/interface';
 
 const WAIT_MS = 5_000;
@@ -90,7 +92,7 @@ describe('safeFileName', () => {
 });
 
 describe('file codec', () => {
-  const offer: FileOffer = { v: 1, type: 'offer', id: newId(), name: 'a.txt', size: 3, mime: 'text/plain', sha256: sha256(Buffer.from('abc')) };
+  const offer: FileOffer = { v: 2, type: 'offer', id: newId(), name: 'a.txt', size: 3, mime: 'text/plain' };
   const encoded = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
   const reasonOf = (fn: () => unknown): string => {
     try {
@@ -104,12 +106,32 @@ describe('file codec', () => {
 
   it('round-trips every message', () => {
     expect(decodeOffer(encodeFileMessage(offer))).toEqual(offer);
-    for (const reply of [{ v: 1, type: 'accept' }, { v: 1, type: 'pending', reason: 'too-large' }, { v: 1, type: 'reject', reason: 'declined' }] as FileReply[]) {
+    for (const reply of [{ v: 2, type: 'accept' }, { v: 2, type: 'pending', reason: 'too-large' }, { v: 2, type: 'reject', reason: 'declined' }] as FileReply[]) {
       expect(decodeReply(encodeFileMessage(reply))).toEqual(reply);
     }
-    for (const result of [{ v: 1, type: 'done' }, { v: 1, type: 'failed', reason: 'hash-mismatch' }] as FileResult[]) {
+    for (const result of [{ v: 2, type: 'done' }, { v: 2, type: 'failed', reason: 'hash-mismatch' }] as FileResult[]) {
       expect(decodeResult(encodeFileMessage(result))).toEqual(result);
     }
+    const hash = sha256(Buffer.from('abc'));
+    const trailer = encodeTrailerFrame(hash);
+    expect(trailerFrameLength(trailer)).toBe(trailer.byteLength);
+    expect(trailer.byteLength).toBeLessThanOrEqual(MAX_TRAILER_BYTES);
+    expect(decodeTrailerFrame(trailer)).toBe(hash);
+  });
+
+  it('reads a trailer only whole and exact', () => {
+    const trailer = encodeTrailerFrame(sha256(Buffer.from('abc')));
+    expect(trailerFrameLength(new Uint8Array(0))).toBeUndefined();
+    expect(trailerFrameLength(Uint8Array.of(0x81))).toBeUndefined();
+    expect(trailerFrameLength(Uint8Array.of(0x81, 0x01))).toBe(2 + 129);
+    // A prefix of three bytes or more declares more than any trailer may be.
+    expect(trailerFrameLength(Uint8Array.of(0x80, 0x80, 0x01))).toBeGreaterThan(MAX_TRAILER_BYTES);
+    expect(reasonOf(() => decodeTrailerFrame(trailer.subarray(0, -1)))).toBe('bad-shape');
+    expect(reasonOf(() => decodeTrailerFrame(Buffer.concat([trailer, Uint8Array.of(0)])))).toBe('bad-shape');
+    const framed = (value: unknown): Uint8Array => lpFrame(encoded(value));
+    expect(reasonOf(() => decodeTrailerFrame(framed({ v: 2, type: 'trailer', sha256: 'A'.repeat(64) })))).toBe('bad-shape');
+    expect(reasonOf(() => decodeTrailerFrame(framed({ v: 1, type: 'trailer', sha256: 'a'.repeat(64) })))).toBe('unsupported-version');
+    expect(reasonOf(() => decodeTrailerFrame(framed({ v: 2, type: 'done' })))).toBe('bad-shape');
   });
 
   it('refuses anything but the exact shape, each with its reason', () => {
@@ -117,19 +139,20 @@ describe('file codec', () => {
     expect(reasonOf(() => decodeOffer(new Uint8Array([0xff, 0xfe])))).toBe('not-utf8');
     expect(reasonOf(() => decodeOffer(new TextEncoder().encode('{"v":1,')))).toBe('not-json');
     expect(reasonOf(() => decodeOffer(encoded([offer])))).toBe('bad-shape');
-    expect(reasonOf(() => decodeOffer(encoded({ ...offer, v: 2 })))).toBe('unsupported-version');
+    expect(reasonOf(() => decodeOffer(encoded({ ...offer, v: 1 })))).toBe('unsupported-version');
+    // Version 1's offer carried the hash: a field version 2 does not have.
+    expect(reasonOf(() => decodeOffer(encoded({ ...offer, sha256: 'a'.repeat(64) })))).toBe('bad-shape');
     expect(reasonOf(() => decodeOffer(encoded({ ...offer, type: 'accept' })))).toBe('bad-shape');
     expect(reasonOf(() => decodeReply(encoded(offer)))).toBe('bad-shape');
-    expect(reasonOf(() => decodeResult(encoded({ v: 1, type: 'accept' })))).toBe('bad-shape');
+    expect(reasonOf(() => decodeResult(encoded({ v: 2, type: 'accept' })))).toBe('bad-shape');
     expect(reasonOf(() => decodeOffer(encoded({ ...offer, extra: 1 })))).toBe('bad-shape');
     expect(reasonOf(() => decodeOffer(encoded({ ...offer, size: -1 })))).toBe('bad-shape');
     expect(reasonOf(() => decodeOffer(encoded({ ...offer, size: 1.5 })))).toBe('bad-shape');
     expect(reasonOf(() => decodeOffer(encoded({ ...offer, id: 'ab' })))).toBe('bad-shape');
-    expect(reasonOf(() => decodeOffer(encoded({ ...offer, sha256: 'A'.repeat(64) })))).toBe('bad-shape');
     expect(reasonOf(() => decodeOffer(encoded({ ...offer, mime: 'text/html; charset=utf-8' })))).toBe('bad-shape');
     expect(reasonOf(() => decodeOffer(encoded({ ...offer, name: '' })))).toBe('bad-shape');
-    expect(reasonOf(() => decodeReply(encoded({ v: 1, type: 'reject', reason: 'Bad Reason\u001b' })))).toBe('bad-shape');
-    expect(reasonOf(() => decodeResult(encoded({ v: 1, type: 'done', reason: 'x' })))).toBe('bad-shape');
+    expect(reasonOf(() => decodeReply(encoded({ v: 2, type: 'reject', reason: 'Bad Reason\u001b' })))).toBe('bad-shape');
+    expect(reasonOf(() => decodeResult(encoded({ v: 2, type: 'done', reason: 'x' })))).toBe('bad-shape');
   });
 });
 
@@ -139,25 +162,32 @@ describe('sendBytes', () => {
     for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
   };
 
-  it('writes again only after each drain', async () => {
+  it('writes again only after each drain, then the trailer with the bytes\' hash', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cli-chat-send-bytes-'));
+    const path = join(dir, 'three-chunks.bin');
+    const data = randomBytes(3 * CHUNK_BYTES);
+    await writeFile(path, data);
+    const file = await openForSending(path);
     try {
-      const path = join(dir, 'three-chunks.bin');
-      await writeFile(path, randomBytes(3 * CHUNK_BYTES));
       // A stream whose buffer is full after every write, as a slow reader's is.
       const writes: number[] = [];
+      const written: Uint8Array[] = [];
       const stream = Object.assign(new EventTarget(), {
         writableNeedsDrain: false,
         send(chunk: Uint8Array): boolean {
           writes.push(chunk.byteLength);
+          written.push(Uint8Array.from(chunk));
           stream.writableNeedsDrain = true;
           return false;
         }
       });
       let finished = false;
-      const sending = sendBytes(stream as unknown as Stream, path, 3 * CHUNK_BYTES, { onBytes: () => undefined, signal: new AbortController().signal })
-        .then(() => { finished = true; });
-      for (let n = 1; n <= 3; n++) {
+      const sending = sendBytes(stream as unknown as Stream, file, path, 3 * CHUNK_BYTES, { onBytes: () => undefined, signal: new AbortController().signal })
+        .then((hash) => {
+          finished = true;
+          return hash;
+        });
+      for (let n = 1; n <= 4; n++) {
         const deadline = Date.now() + WAIT_MS;
         while (writes.length < n && Date.now() < deadline) await turns(1);
         await turns(50);
@@ -166,9 +196,13 @@ describe('sendBytes', () => {
         stream.writableNeedsDrain = false;
         stream.dispatchEvent(new Event('drain'));
       }
-      await sending;
-      expect(writes).toEqual([CHUNK_BYTES, CHUNK_BYTES, CHUNK_BYTES]);
+      expect(await sending).toBe(sha256(data));
+      const trailer = encodeTrailerFrame(sha256(data));
+      expect(writes).toEqual([CHUNK_BYTES, CHUNK_BYTES, CHUNK_BYTES, trailer.byteLength]);
+      expect(Buffer.concat(written.slice(0, 3)).equals(data)).toBe(true);
+      expect(written[3]).toEqual(trailer);
     } finally {
+      await file.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
@@ -224,8 +258,12 @@ async function startNode(): Promise<Libp2p> {
   return node;
 }
 
-/** A sender that follows no rules but the ones it chooses: the offer bytes, then `data` as given. */
-async function rawSend(from: Libp2p, to: Libp2p, offer: FileOffer | Uint8Array, data?: Uint8Array): Promise<{ reply: FileReply, result?: FileResult }> {
+/**
+ * A sender that follows no rules but the ones it chooses: the offer bytes, then `data` as
+ * given and `trailer` (by default the one `data` deserves).
+ */
+async function rawSend(from: Libp2p, to: Libp2p, offer: FileOffer | Uint8Array, data?: Uint8Array,
+  trailer: Uint8Array = data === undefined ? new Uint8Array(0) : encodeTrailerFrame(sha256(data))): Promise<{ reply: FileReply, result?: FileResult }> {
   const stream = await from.dialProtocol(to.peerId, FILE_PROTOCOL_ID);
   const lp = lpStream(stream);
   await lp.write(offer instanceof Uint8Array ? offer : encodeFileMessage(offer));
@@ -235,7 +273,9 @@ async function rawSend(from: Libp2p, to: Libp2p, offer: FileOffer | Uint8Array, 
     stream.abort(new Error('done with this offer'));
     return { reply };
   }
-  if (!stream.send(data)) await drained(stream, AbortSignal.timeout(WAIT_MS));
+  for (const bytes of [data, trailer]) {
+    if (bytes.byteLength > 0 && !stream.send(bytes)) await drained(stream, AbortSignal.timeout(WAIT_MS));
+  }
   await stream.close().catch(() => undefined);
   const result = decodeResult((await lp.read({ signal: AbortSignal.timeout(WAIT_MS) })).subarray());
   return { reply, result };
@@ -255,7 +295,7 @@ function lpFrame(payload: Uint8Array): Uint8Array {
 }
 
 function offerFor(data: Uint8Array, name: string, overrides: Partial<FileOffer> = {}): FileOffer {
-  return { v: 1, type: 'offer', id: newId(), name, size: data.byteLength, mime: 'application/octet-stream', sha256: sha256(data), ...overrides };
+  return { v: 2, type: 'offer', id: newId(), name, size: data.byteLength, mime: 'application/octet-stream', ...overrides };
 }
 
 async function expectReason(promise: Promise<unknown>, reason: string): Promise<void> {
@@ -366,7 +406,7 @@ describe('file transfer between three nodes', () => {
       const data = randomBytes(1000);
       const offer = offerFor(data, remote);
       const { result } = await rawSend(a, b, offer, data);
-      expect(result).toEqual({ v: 1, type: 'done' });
+      expect(result).toEqual({ v: 2, type: 'done' });
       const received = await seenB.next('received', offer.id);
       expect(received.name).toBe(saved);
       expect(dirname(received.path as string)).toBe(downloadsB);
@@ -455,11 +495,11 @@ describe('file transfer between three nodes', () => {
     expect(seenB.of('received')).toEqual([]);
   });
 
-  it('deletes bytes that do not match the offered hash, and tells both sides', async () => {
+  it('deletes bytes that do not match the trailer\'s hash, and tells both sides', async () => {
     const data = randomBytes(300_000);
-    const offer = offerFor(data, 'swapped.bin', { sha256: sha256(Buffer.from('something else')) });
-    const { result } = await rawSend(a, b, offer, data);
-    expect(result).toEqual({ v: 1, type: 'failed', reason: 'hash-mismatch' });
+    const offer = offerFor(data, 'swapped.bin');
+    const { result } = await rawSend(a, b, offer, data, encodeTrailerFrame(sha256(Buffer.from('something else'))));
+    expect(result).toEqual({ v: 2, type: 'failed', reason: 'hash-mismatch' });
     expect(await seenB.next('failed', offer.id)).toMatchObject({ direction: 'receive', reason: 'hash-mismatch' });
     await expectDownloads();
   });
@@ -467,24 +507,40 @@ describe('file transfer between three nodes', () => {
   it('deletes a short transfer and a long one, and tells both sides', async () => {
     const data = randomBytes(500_000);
     const short = offerFor(data, 'short.bin');
-    expect((await rawSend(a, b, short, data.subarray(0, 400_000))).result).toEqual({ v: 1, type: 'failed', reason: 'too-short' });
+    expect((await rawSend(a, b, short, data.subarray(0, 400_000))).result).toEqual({ v: 2, type: 'failed', reason: 'too-short' });
     expect(await seenB.next('failed', short.id)).toMatchObject({ reason: 'too-short' });
 
+    // All the bytes but no trailer is short too.
+    const untrailed = offerFor(data, 'untrailed.bin');
+    expect((await rawSend(a, b, untrailed, data, new Uint8Array(0))).result).toEqual({ v: 2, type: 'failed', reason: 'too-short' });
+
+    // More than a trailer can be after the bytes: refused as it arrives, the sender still sending.
     const long = offerFor(data, 'long.bin');
-    expect((await rawSend(a, b, long, Buffer.concat([data, randomBytes(1000)]))).result).toEqual({ v: 1, type: 'failed', reason: 'too-long' });
+    expect((await rawSend(a, b, long, Buffer.concat([data, randomBytes(1000)]))).result).toEqual({ v: 2, type: 'failed', reason: 'too-long' });
     expect(await seenB.next('failed', long.id)).toMatchObject({ reason: 'too-long' });
+    // A right trailer with one byte more.
+    const trailed = offerFor(data, 'trailed.bin');
+    const extra = Buffer.concat([encodeTrailerFrame(sha256(data)), Uint8Array.of(0)]);
+    expect((await rawSend(a, b, trailed, data, extra)).result).toEqual({ v: 2, type: 'failed', reason: 'too-long' });
+    expect(await seenB.next('failed', trailed.id)).toMatchObject({ reason: 'too-long' });
+
+    // A trailer of the right length that says something else.
+    const garbled = offerFor(data, 'garbled.bin');
+    const lie = lpFrame(new TextEncoder().encode(JSON.stringify({ v: 2, type: 'done' })));
+    expect((await rawSend(a, b, garbled, data, lie)).result).toEqual({ v: 2, type: 'failed', reason: 'protocol' });
+    expect(await seenB.next('failed', garbled.id)).toMatchObject({ reason: 'protocol' });
     await expectDownloads();
     expect(seenB.of('received')).toEqual([]);
   });
 
   it('refuses malformed offers without crashing, and still receives the next good one', async () => {
     const bad = [
-      new TextEncoder().encode('{"v":1,"type":"offer"'),
+      new TextEncoder().encode('{"v":2,"type":"offer"'),
       new TextEncoder().encode(JSON.stringify({ ...offerFor(Buffer.from('x'), 'x'), extra: true })),
       new TextEncoder().encode(JSON.stringify({ ...offerFor(Buffer.from('x'), 'x'), size: -5 })),
       new Uint8Array([0xc3, 0x28])
     ];
-    for (const bytes of bad) expect((await rawSend(a, b, bytes)).reply).toEqual({ v: 1, type: 'reject', reason: 'bad-offer' });
+    for (const bytes of bad) expect((await rawSend(a, b, bytes)).reply).toEqual({ v: 2, type: 'reject', reason: 'bad-offer' });
 
     // A frame over the header limit is not even read: the stream is reset.
     const stream = await a.dialProtocol(b.peerId, FILE_PROTOCOL_ID);
@@ -495,13 +551,13 @@ describe('file transfer between three nodes', () => {
 
     const data = randomBytes(10_000);
     const offer = offerFor(data, 'fine.bin');
-    expect((await rawSend(a, b, offer, data)).result).toEqual({ v: 1, type: 'done' });
+    expect((await rawSend(a, b, offer, data)).result).toEqual({ v: 2, type: 'done' });
     await expectDownloads('fine.bin');
     expect(seenB.of('file-offered').map((o) => o.id)).toEqual([offer.id]);
   });
 
   it('refuses offers from a peer that makes them too fast, and counts them', async () => {
-    const bad = new TextEncoder().encode('{"v":1,"type":"offer"');
+    const bad = new TextEncoder().encode('{"v":2,"type":"offer"');
     const replies: string[] = [];
     while (replies.length < 2 * OFFER_BURST && !replies.includes('rate-limited')) {
       const { reply } = await rawSend(c, b, bad);

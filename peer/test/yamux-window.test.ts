@@ -5,7 +5,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { defaultLogger } from '@libp2p/logger';
 import { Uint8ArrayList } from 'uint8arraylist';
 import { StreamState, YamuxStream } from '@chainsafe/libp2p-yamux/stream';
-import { windowUpdateDue, yamux } from '../src/node/yamux-window.ts';
+import { widenReceiveWindow, windowUpdateDue, yamux } from '../src/node/yamux-window.ts';
 import { connectionOptions } from '../src/node/create-node.ts';
 
 const WINDOW = 256 * 1024;
@@ -56,6 +56,42 @@ describe('a yamux stream with our window rule', () => {
     for (let i = 0; i < 400; i++) stream.handleData(frame(100));
     expect(sent.filter((f) => f.type === WINDOW_UPDATE)).toHaveLength(1);
     expect(sent[0]?.length).toBeGreaterThanOrEqual(WINDOW / 2);
+  });
+});
+
+describe('widenReceiveWindow', () => {
+  const MiB = 2 ** 20;
+  const inbound = (sent: { type: number, flag: number, length: number }[]): YamuxStream => new YamuxStream({
+    id: '3', streamId: 3, direction: 'inbound', state: StreamState.SYNReceived,
+    log: defaultLogger().forComponent('test:yamux'),
+    sendFrame: (header) => { sent.push({ type: header.type, flag: header.flag, length: header.length }); return true; },
+    getRTT: () => 0
+  });
+  const frame = (bytes: number): Parameters<YamuxStream['handleData']>[0] => ({
+    header: { type: DATA, flag: 0, streamID: 3, length: bytes, version: 0 },
+    data: new Uint8ArrayList(new Uint8Array(bytes)) as unknown as Parameters<YamuxStream['handleData']>[0]['data']
+  });
+
+  it('grants the sender the wider window at once, so a frame far beyond 256 KiB is taken', () => {
+    yamux();
+    const sent: { type: number, flag: number, length: number }[] = [];
+    const stream = inbound(sent);
+    expect(widenReceiveWindow(stream, 16 * MiB)).toBe(16 * MiB);
+    expect(sent).toEqual([{ type: WINDOW_UPDATE, flag: 2, length: 16 * MiB - WINDOW }]);
+    stream.addEventListener('message', () => undefined);
+    expect(() => stream.handleData(frame(12 * MiB))).not.toThrow();
+  });
+
+  it('is bounded by the stream\'s maximum, and without it such a frame breaks the window', () => {
+    yamux();
+    const sent: { type: number, flag: number, length: number }[] = [];
+    expect(widenReceiveWindow(inbound(sent), 64 * MiB)).toBe(16 * MiB);
+    const narrow = inbound([]);
+    expect(() => narrow.handleData(frame(WINDOW + 1))).toThrow(/window exceeded/i);
+  });
+
+  it('leaves other streams alone', () => {
+    expect(widenReceiveWindow({ recvWindow: 1 }, 16 * MiB)).toBeUndefined();
   });
 });
 

@@ -5,14 +5,15 @@
  *   node scripts/bench-files/child.ts send KIND --to ADDR --file FILE
  *
  * KIND is
- *   files  FileTransfer end to end: hash, offer, raw stream writes, receiver hashing and
- *          writing a partial file, rename, `done`;
+ *   files  FileTransfer end to end: offer, raw stream writes hashed as they are read,
+ *          trailer, receiver hashing and writing a partial file, rename, `done`;
  *   tcp    a plain TCP copy: a file read stream piped into a net.Socket, the receiver
  *          piping the socket into a file write stream and answering one byte once the file
  *          is closed;
- *   raw    a bare libp2p stream (same TCP, Noise, Yamux): bytes from memory in 256 KiB
- *          writes with backpressure, counted and dropped, one byte back at the end;
- *   lp     the same in length-prefixed frames (lpStream), one frame per 256 KiB.
+ *   raw    a bare libp2p stream (same TCP, Noise, Yamux, and the receive window a file
+ *          stream gets): bytes from memory in CHUNK_BYTES writes with backpressure,
+ *          counted and dropped, one byte back at the end;
+ *   lp     the same in length-prefixed frames (lpStream), one frame per CHUNK_BYTES.
  * A receiver prints {"type":"ready","addr":...} and serves one transfer; a sender prints
  * {"type":"result",...} with its timings (process.hrtime in µs, the clock of --cpu-prof
  * profiles) and CPU time. Both exit when done, so a --cpu-prof profile is written.
@@ -32,8 +33,9 @@ import { lpStream } from '@libp2p/utils';
 import type { Stream } from '@libp2p/interface';
 import { connectionOptions } from '../../peer/src/node/create-node.ts';
 import { FileTransfer } from '../../peer/src/files/index.ts';
-import { CHUNK_BYTES } from '../../peer/src/files/constants.ts';
+import { CHUNK_BYTES, RECEIVE_WINDOW_BYTES } from '../../peer/src/files/constants.ts';
 import { drained } from '../../peer/src/files/send-bytes.ts';
+import { widenReceiveWindow } from '../../peer/src/node/yamux-window.ts';
 
 const RAW_PROTOCOL = '/cli-chat/bench-raw/1.0.0';
 const LP_PROTOCOL = '/cli-chat/bench-lp/1.0.0';
@@ -42,7 +44,7 @@ const CHILD_WAIT_MS = 60_000;
  * A frame is one chunk. lpStream buffers whatever arrives, read or not, so its buffer must
  * hold a yamux window (up to 16 MiB) besides the frame being read.
  */
-const LP_OPTIONS = { maxDataLength: CHUNK_BYTES, maxBufferSize: 16 * 2 ** 20 + 2 * CHUNK_BYTES };
+const LP_OPTIONS = { maxDataLength: CHUNK_BYTES, maxBufferSize: RECEIVE_WINDOW_BYTES + 2 * CHUNK_BYTES };
 
 const [role, kind] = process.argv.slice(2, 4);
 const { values } = parseArgs({
@@ -71,6 +73,7 @@ async function node(): Promise<Libp2p> {
 
 /** Reads everything a stream delivers until the sender closes its side, then answers one byte. */
 async function drainAndAck(stream: Stream, framed: boolean): Promise<number> {
+  widenReceiveWindow(stream, RECEIVE_WINDOW_BYTES);
   let bytes = 0;
   if (framed) {
     const lp = lpStream(stream, LP_OPTIONS);

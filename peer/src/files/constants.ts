@@ -4,8 +4,12 @@
  * the rest is local policy.
  */
 
-/** Version of every wire message (`v`) and of the protocol ID. */
-export const FILE_PROTOCOL_VERSION = 1;
+/**
+ * Version of every wire message (`v`) and of the protocol ID. Version 2 sends the SHA-256
+ * in a trailer after the bytes, computed while they are sent, where version 1 put it in
+ * the offer and so read the whole file twice.
+ */
+export const FILE_PROTOCOL_VERSION = 2;
 
 export const FILE_PROTOCOL_ID = `/cli-chat/file/${FILE_PROTOCOL_VERSION}.0.0`;
 
@@ -14,6 +18,12 @@ export const FILE_PROTOCOL_ID = `/cli-chat/file/${FILE_PROTOCOL_VERSION}.0.0`;
  * An offer is well under 1 KiB even with a long non-ASCII name.
  */
 export const MAX_HEADER_BYTES = 4 * 1024;
+
+/**
+ * Largest trailer on the wire, its length prefix included: the JSON is under 120 bytes.
+ * More than this after the offered size is a transfer that is too long.
+ */
+export const MAX_TRAILER_BYTES = 256;
 
 /** Longest name an offer may carry, in UTF-16 code units; the receiver shortens it further. */
 export const MAX_OFFERED_NAME_LENGTH = 1024;
@@ -65,10 +75,19 @@ export const MAX_PENDING_TOTAL = 32;
 export const MAX_INBOUND_STREAMS = MAX_ACTIVE_PER_PEER + MAX_PENDING_PER_PEER + 1;
 
 /**
- * Bytes read from the file per stream write on the sending side. Yamux and Noise cut it
- * into frames anyway; fewer, larger reads kept the sender from waiting on the disk.
+ * Bytes read from the file per stream write on the sending side. The next read starts
+ * while the stream drains the last one, so a read is rarely waited on; each is a fresh
+ * buffer (see send-bytes.ts for why they are not reused).
  */
-export const CHUNK_BYTES = 4 * 1024 * 1024;
+export const CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Receive window a file stream grants its sender, in place of yamux's 256 KiB: on loopback
+ * yamux never grows its window (it doubles only within four round trips of the last update,
+ * and the round trip measures 0 ms), so the sender stopped every 128 KiB for an update. The
+ * package's own upper bound; a paused stream still takes what is in flight (see below).
+ */
+export const RECEIVE_WINDOW_BYTES = 16 * 2 ** 20;
 
 /**
  * Bytes queued for the disk before the receiver pauses the stream (it resumes at half).
@@ -78,10 +97,10 @@ export const CHUNK_BYTES = 4 * 1024 * 1024;
 export const WRITE_BUFFER_BYTES = 8 * 2 ** 20;
 
 /**
- * A paused stream still takes what the sender had in flight: up to yamux's largest
- * receive window (16 MiB), beyond libp2p's default 4 MiB read buffer that would reset it.
+ * A paused stream still takes what the sender had in flight: up to the receive window,
+ * beyond libp2p's default 4 MiB read buffer that would reset it.
  */
-export const RECEIVE_BUFFER_BYTES = 16 * 2 ** 20 + WRITE_BUFFER_BYTES;
+export const RECEIVE_BUFFER_BYTES = RECEIVE_WINDOW_BYTES + WRITE_BUFFER_BYTES;
 
 /**
  * Least time between two progress events of one transfer (the last bytes always get one):

@@ -1,5 +1,5 @@
 /**
- * File transfer between peers over `/cli-chat/file/1.0.0`.
+ * File transfer between peers over `/cli-chat/file/2.0.0`.
  *
  * @example
  *

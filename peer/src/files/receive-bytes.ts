@@ -1,6 +1,7 @@
 /**
  * The receiving end of a transfer's byte phase: the raw bytes after `accept` go to the
- * partial file and through SHA-256 as they arrive, until the sender closes its side.
+ * partial file and through SHA-256 as they arrive; the trailer after them says what the
+ * hash must be, and the sender closes its side.
  * The disk paces the stream: when writes queue up the stream is paused, which stops yamux
  * window updates and so the sender, and it resumes once half the queue is written (waiting
  * for the queue to empty, as a write stream's 'drain' does, left the network idle meanwhile).
@@ -8,10 +9,13 @@
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface';
-import { RECEIVE_BUFFER_BYTES, STALL_TIMEOUT_MS, WRITE_BUFFER_BYTES } from './constants.ts';
+import { widenReceiveWindow } from '../node/yamux-window.ts';
+import { WireError } from '../wire/json-frame.ts';
+import { decodeTrailerFrame, trailerFrameLength } from './codec.ts';
+import { MAX_TRAILER_BYTES, RECEIVE_BUFFER_BYTES, RECEIVE_WINDOW_BYTES, STALL_TIMEOUT_MS, WRITE_BUFFER_BYTES } from './constants.ts';
+import { FileTransferError } from './errors.ts';
 
 const RESUME_BELOW_BYTES = WRITE_BUFFER_BYTES / 2;
-import { FileTransferError } from './errors.ts';
 
 export interface ReceiveBytesOptions {
   /** Called with the running total after each chunk. */
@@ -21,19 +25,26 @@ export interface ReceiveBytesOptions {
 }
 
 /**
- * Writes exactly `size` bytes from `stream` into `file` (from its start) and resolves
- * with their SHA-256 in hex once the sender has closed its side. Rejects with a
- * FileTransferError: 'too-long' as soon as a byte beyond `size` arrives, 'too-short' when
- * the sender closes early, 'timeout' after STALL_TIMEOUT_MS without data, 'connection' on
- * a reset, 'disk' on a write error. Takes the file handle over: it is closed, every write
- * finished or failed, by the time the promise settles.
+ * Writes exactly `size` bytes from `stream` into `file` (from its start), reads the
+ * trailer after them, and resolves with the bytes' SHA-256 in hex once the sender has
+ * closed its side and the hash is the trailer's. Rejects with a FileTransferError:
+ * 'too-long' as soon as more than the bytes and one trailer arrive, 'too-short' when the
+ * sender closes before the end of the trailer, 'protocol' for a malformed trailer,
+ * 'hash-mismatch' for another hash, 'timeout' after STALL_TIMEOUT_MS without data,
+ * 'connection' on a reset, 'disk' on a write error. Takes the file handle over: it is
+ * closed, every write finished or failed, by the time the promise settles.
  */
 export function receiveBytes(stream: Stream, file: FileHandle, size: number, options: ReceiveBytesOptions): Promise<string> {
   const { onBytes, signal } = options;
   stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, RECEIVE_BUFFER_BYTES);
+  widenReceiveWindow(stream, RECEIVE_WINDOW_BYTES);
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     const out = file.createWriteStream({ highWaterMark: WRITE_BUFFER_BYTES });
+    /** What came after the file's bytes: the trailer, once whole. */
+    const tail = new Uint8Array(MAX_TRAILER_BYTES);
+    let tailBytes = 0;
+    let sha256: string | undefined;
     let received = 0;
     let failure: FileTransferError | undefined;
     let ended = false;
@@ -52,23 +63,54 @@ export function receiveBytes(stream: Stream, file: FileHandle, size: number, opt
       stopListening();
       out.destroy();
     };
+    /** Restarts the stall timer; one timer for the transfer, refreshed, as data arrives in thousands of events. */
     const armStall = (): void => {
-      clearTimeout(stall);
-      stall = setTimeout(() => fail(new FileTransferError('timeout', `no data for ${STALL_TIMEOUT_MS / 1000} s`)), STALL_TIMEOUT_MS);
+      if (stall === undefined) stall = setTimeout(() => fail(new FileTransferError('timeout', `no data for ${STALL_TIMEOUT_MS / 1000} s`)), STALL_TIMEOUT_MS);
+      else stall.refresh();
+    };
+    const tooLong = (): FileTransferError => new FileTransferError('too-long', `more than the offered ${size} bytes and a trailer arrived`);
+    /** Keeps bytes after the file's as the trailer; false once they are more than one trailer can be. */
+    const keepTail = (bytes: Uint8Array): boolean => {
+      if (tailBytes + bytes.byteLength > MAX_TRAILER_BYTES) return false;
+      tail.set(bytes, tailBytes);
+      tailBytes += bytes.byteLength;
+      const frame = trailerFrameLength(tail.subarray(0, tailBytes));
+      return frame === undefined || tailBytes <= frame;
     };
     const onMessage = (evt: StreamMessageEvent): void => {
       const chunks = evt.data instanceof Uint8Array ? [evt.data] : evt.data;
       for (const chunk of chunks) {
-        received += chunk.byteLength;
-        if (received > size) {
-          fail(new FileTransferError('too-long', `more than the offered ${size} bytes arrived`));
+        const fileBytes = Math.min(chunk.byteLength, size - received);
+        if (fileBytes > 0) {
+          const bytes = fileBytes === chunk.byteLength ? chunk : chunk.subarray(0, fileBytes);
+          received += fileBytes;
+          hash.update(bytes);
+          if (!out.write(bytes, onWritten) && stream.readStatus === 'readable') stream.pause();
+        }
+        if (fileBytes < chunk.byteLength && !keepTail(chunk.subarray(fileBytes))) {
+          fail(tooLong());
           return;
         }
-        hash.update(chunk);
-        if (!out.write(chunk, onWritten) && stream.readStatus === 'readable') stream.pause();
       }
       armStall();
       onBytes(received);
+    };
+    /** The trailer's verdict on the bytes, once the sender has closed its side. */
+    const verify = (): FileTransferError | undefined => {
+      const frame = trailerFrameLength(tail.subarray(0, tailBytes));
+      if (frame === undefined || tailBytes < frame) return new FileTransferError('too-short', `the sender stopped before the end of the trailer after the ${size} bytes`);
+      if (tailBytes > frame) return tooLong();
+      let expected: string;
+      try {
+        expected = decodeTrailerFrame(tail.subarray(0, tailBytes));
+      } catch (err) {
+        if (err instanceof WireError) return new FileTransferError('protocol', `bad trailer: ${err.reason}: ${err.message}`);
+        throw err;
+      }
+      const actual = hash.digest('hex');
+      if (actual !== expected) return new FileTransferError('hash-mismatch', `the bytes hash to ${actual.slice(0, 16)}..., the trailer says ${expected.slice(0, 16)}...`);
+      sha256 = actual;
+      return undefined;
     };
     const onWritten = (): void => {
       if (stream.readStatus === 'paused' && failure === undefined && out.writableLength <= RESUME_BELOW_BYTES) stream.resume();
@@ -76,6 +118,11 @@ export function receiveBytes(stream: Stream, file: FileHandle, size: number, opt
     const onEnd = (): void => {
       if (received < size) {
         fail(new FileTransferError('too-short', `the sender stopped after ${received} of ${size} bytes`));
+        return;
+      }
+      const refusal = verify();
+      if (refusal !== undefined) {
+        fail(refusal);
         return;
       }
       ended = true;
@@ -97,8 +144,8 @@ export function receiveBytes(stream: Stream, file: FileHandle, size: number, opt
       stopListening();
     });
     out.on('close', () => {
-      if (failure === undefined) resolve(hash.digest('hex'));
-      else reject(failure);
+      if (failure === undefined && sha256 !== undefined) resolve(sha256);
+      else reject(failure ?? new FileTransferError('disk', 'the partial file closed before the transfer ended'));
     });
     if (signal.aborted) {
       onAbort();

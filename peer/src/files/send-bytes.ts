@@ -1,37 +1,25 @@
 /**
- * The sending side's file work: hashing a file before it is offered, and streaming its
- * bytes as raw stream writes that wait for the stream to drain when its buffer is full.
+ * The sending side's byte phase: the file's bytes as raw stream writes, hashed as they
+ * go, each next read started while the stream drains the last, then the trailer with
+ * their SHA-256.
+ *
+ * Every read gets a fresh buffer. A buffer handed to `stream.send` is referenced, not
+ * copied, until Noise encrypts it, and that may be after `send` returns: the yamux stream
+ * holds what its window does not cover, and Noise holds what arrives while the socket is
+ * full. Nothing tells when the last of them let go, so a reused buffer could be
+ * overwritten before it is encrypted.
  *
  * The wait is on the 'drain' event, not `stream.onDrain()`: in @libp2p/utils 7.4 that
  * promise is made once and never replaced, so after the first drain it is resolved for
  * good and a sender awaiting it queued the whole file in memory.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { Stream } from '@libp2p/interface';
+import { encodeTrailerFrame } from './codec.ts';
 import { CHUNK_BYTES, STALL_TIMEOUT_MS } from './constants.ts';
-import { FileTransferError, asTransferError, deadline } from './errors.ts';
-
-/** Reads of the hashing pass: large, as nothing waits on a single chunk. */
-const HASH_READ_BYTES = 1024 * 1024;
-
-/** SHA-256 of the file's first `size` bytes in hex, and how many bytes were actually there. */
-export async function hashFile(path: string, size: number, signal: AbortSignal): Promise<{ sha256: string, bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  if (size > 0) {
-    try {
-      for await (const chunk of createReadStream(path, { end: size - 1, highWaterMark: HASH_READ_BYTES, signal }) as AsyncIterable<Buffer>) {
-        hash.update(chunk);
-        bytes += chunk.byteLength;
-      }
-    } catch (err) {
-      signal.throwIfAborted();
-      throw readError(path, err);
-    }
-  }
-  return { sha256: hash.digest('hex'), bytes };
-}
+import { FileTransferError, asTransferError } from './errors.ts';
 
 export interface SendBytesOptions {
   /** Called with the running total after each chunk is handed to the stream. */
@@ -40,49 +28,84 @@ export interface SendBytesOptions {
   signal: AbortSignal;
 }
 
-/**
- * Writes the file's first `size` bytes to the stream, then returns; closing the stream
- * is the caller's. Throws a FileTransferError: 'file-changed' if the file has become
- * shorter, 'timeout' when the stream does not drain within STALL_TIMEOUT_MS, 'disk' on a
- * read error, 'connection' when the stream fails; or the signal's reason.
- */
-export async function sendBytes(stream: Stream, path: string, size: number, options: SendBytesOptions): Promise<void> {
-  const { onBytes, signal } = options;
-  if (size === 0) return;
-  let sent = 0;
-  const input = createReadStream(path, { end: size - 1, highWaterMark: CHUNK_BYTES, signal });
-  const chunks = (input as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+/** Opens a file to be sent; a FileTransferError ('not-readable', 'disk') if it cannot be. */
+export async function openForSending(path: string): Promise<FileHandle> {
   try {
-    for (;;) {
-      let next: IteratorResult<Buffer>;
-      try {
-        next = await chunks.next();
-      } catch (err) {
-        signal.throwIfAborted();
-        throw new FileTransferError('disk', `reading ${path} failed: ${(err as Error).message}`);
-      }
-      if (next.done === true) break;
-      sent += next.value.byteLength;
-      await write(stream, next.value, signal);
-      onBytes(sent);
-    }
-  } finally {
-    input.destroy();
+    return await open(path, 'r');
+  } catch (err) {
+    throw readError(path, err);
   }
-  if (sent < size) throw new FileTransferError('file-changed', `${path} is now ${sent} bytes, ${size} were offered`);
 }
 
-async function write(stream: Stream, chunk: Uint8Array, signal: AbortSignal): Promise<void> {
-  let stalled: ReturnType<typeof deadline> | undefined;
+/**
+ * Writes the first `size` bytes of `file` (opened from `path`) to the stream, then the
+ * trailer with their SHA-256, and resolves with that hash in hex; closing the stream and
+ * the file is the caller's. Throws
+ * a FileTransferError: 'file-changed' if the file has become shorter, 'timeout' when the
+ * stream does not drain within STALL_TIMEOUT_MS, 'disk' on a read error, 'connection'
+ * when the stream fails; or the signal's reason.
+ */
+export async function sendBytes(stream: Stream, file: FileHandle, path: string, size: number, options: SendBytesOptions): Promise<string> {
+  const { onBytes, signal } = options;
+  const hash = createHash('sha256');
+  // One stall deadline for the transfer, restarted at every write: a wait's own timer and
+  // combined signal per chunk showed in the sender's profile.
+  const stalled = new AbortController();
+  const stall = setTimeout(() => stalled.abort(new FileTransferError('timeout', `no room in the stream within ${STALL_TIMEOUT_MS / 1000} s (the recipient stopped reading)`)), STALL_TIMEOUT_MS);
+  const waits = AbortSignal.any([signal, stalled.signal]);
+  const send = async (chunk: Uint8Array): Promise<void> => {
+    stall.refresh();
+    await write(stream, chunk, signal, waits);
+  };
+  let sent = 0;
+  let next = size > 0 ? readChunk(file, path, 0, size) : undefined;
+  try {
+    while (next !== undefined) {
+      const chunk = await next;
+      signal.throwIfAborted();
+      if (chunk.byteLength === 0) throw new FileTransferError('file-changed', `${path} is now ${sent} bytes, ${size} were offered`);
+      hash.update(chunk);
+      sent += chunk.byteLength;
+      next = sent < size ? readChunk(file, path, sent, size) : undefined;
+      // A read that fails while we wait for the stream is reported by the await at the top of the loop.
+      next?.catch(() => undefined);
+      await send(chunk);
+      onBytes(sent);
+    }
+    const sha256 = hash.digest('hex');
+    await send(encodeTrailerFrame(sha256));
+    return sha256;
+  } finally {
+    clearTimeout(stall);
+    // The caller closes the file next: a read still in flight must not fail on that.
+    await next?.catch(() => undefined);
+  }
+}
+
+/** The next chunk of the file from `position`, at most CHUNK_BYTES and no further than `size`; empty at the end of the file. */
+async function readChunk(file: FileHandle, path: string, position: number, size: number): Promise<Uint8Array> {
+  const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size - position));
+  let filled = 0;
+  try {
+    while (filled < buffer.byteLength) {
+      const { bytesRead } = await file.read(buffer, filled, buffer.byteLength - filled, position + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+  } catch (err) {
+    throw readError(path, err);
+  }
+  return buffer.subarray(0, filled);
+}
+
+/** Sends `chunk`, then waits for the stream to drain if it is full; `waits` is `signal` and the stall deadline. */
+async function write(stream: Stream, chunk: Uint8Array, signal: AbortSignal, waits: AbortSignal): Promise<void> {
   try {
     if (stream.send(chunk)) return;
-    stalled = deadline(STALL_TIMEOUT_MS, 'room in the stream (the recipient stopped reading)');
-    await drained(stream, AbortSignal.any([signal, stalled.signal]));
+    await drained(stream, waits);
   } catch (err) {
     signal.throwIfAborted();
-    throw asTransferError(err, stalled?.signal);
-  } finally {
-    stalled?.clear();
+    throw asTransferError(err, waits);
   }
 }
 
@@ -118,6 +141,7 @@ export function drained(stream: Stream, signal: AbortSignal): Promise<void> {
 }
 
 function readError(path: string, err: unknown): FileTransferError {
+  if (err instanceof FileTransferError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EACCES' || code === 'EPERM') return new FileTransferError('not-readable', `${path} cannot be read: permission denied`);
   return new FileTransferError('disk', `reading ${path} failed: ${(err as Error).message}`);

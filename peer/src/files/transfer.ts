@@ -1,9 +1,10 @@
 /**
- * FileTransfer: sends files to peers and receives theirs over `/cli-chat/file/1.0.0`
+ * FileTransfer: sends files to peers and receives theirs over `/cli-chat/file/2.0.0`
  * (the exchange is described in ./codec.ts). A receiver accepts on its own what its
  * policy allows (a member's file within the size limit and the quota) and keeps every
  * other offer waiting for accept() or reject(). Bytes are written to a partial file,
- * hashed as they arrive, and get their final name only once the hash matches. Nothing a
+ * hashed as they arrive, and get their final name only once the hash matches the
+ * trailer the sender computed while sending them. Nothing a
  * remote peer sends can throw out of the handler, and every failure removes the partial.
  */
 import { randomBytes } from 'node:crypto';
@@ -34,7 +35,7 @@ import type { FileFailReason } from './errors.ts';
 import { mimeType } from './mime.ts';
 import { receiveBytes } from './receive-bytes.ts';
 import { safeFileName } from './safe-name.ts';
-import { hashFile, sendBytes } from './send-bytes.ts';
+import { openForSending, sendBytes } from './send-bytes.ts';
 
 /** What FileTransfer needs of a libp2p node. */
 export type FileTransferNode = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections'>;
@@ -63,7 +64,6 @@ export interface FileOfferedEvent {
   name: string;
   size: number;
   mime: string;
-  sha256: string;
   /** True when it waits for accept(id) or reject(id); false when it is being received already. */
   needsAccept: boolean;
   /** Why it waits; empty when accepted at once. */
@@ -83,7 +83,6 @@ export interface FileOfferSentEvent {
   name: string;
   size: number;
   mime: string;
-  sha256: string;
 }
 
 /** Sender: the recipient asks its user; the answer may take up to OFFER_TIMEOUT_MS. */
@@ -105,7 +104,7 @@ export interface FileProgressEvent {
   size: number;
 }
 
-/** Sender: the recipient verified and saved the file. */
+/** Sender: the recipient verified and saved the file, whose bytes as sent hash to `sha256`. */
 export interface FileSentEvent {
   id: string;
   to: string;
@@ -162,13 +161,12 @@ export interface FileTransferStats {
   refused: number;
 }
 
-/** A file on its way out: what send() resolves with once the file is checked and hashed. */
+/** A file on its way out: what send() resolves with once the file is checked and opened. */
 export interface OutgoingFile {
   id: string;
   name: string;
   size: number;
   mime: string;
-  sha256: string;
   /**
    * Settles when the transfer ends: the `sent` event's detail, or a FileTransferError
    * (also reported as `failed`). Tracked here, so leaving it unawaited is safe.
@@ -221,7 +219,7 @@ const LP_OPTIONS = { maxDataLength: MAX_HEADER_BYTES, maxBufferSize: 2 * MAX_HEA
 const CLOSE_GRACE_MS = 5_000;
 
 /** Failure codes a recipient may report that mean the same here. */
-const REMOTE_FAILURES: ReadonlySet<string> = new Set<FileFailReason>(['too-short', 'too-long', 'hash-mismatch', 'timeout', 'disk', 'stopped']);
+const REMOTE_FAILURES: ReadonlySet<string> = new Set<FileFailReason>(['too-short', 'too-long', 'hash-mismatch', 'protocol', 'timeout', 'disk', 'stopped']);
 
 export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
   readonly #node: FileTransferNode;
@@ -279,7 +277,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
   /** Offers waiting for accept() or reject(), oldest first. */
   pending(): PendingOffer[] {
     return [...this.#incoming.values()].filter((i) => i.state === 'pending' && i.decide !== undefined).map((i) => ({
-      id: i.offer.id, from: i.from, name: i.name, size: i.offer.size, mime: i.offer.mime, sha256: i.offer.sha256,
+      id: i.offer.id, from: i.from, name: i.name, size: i.offer.size, mime: i.offer.mime,
       why: [...i.why], expiresAt: i.expiresAt
     }));
   }
@@ -314,10 +312,11 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
   }
 
   /**
-   * Checks and hashes a file, then sends it in the background and resolves with its ID.
-   * Local problems (no such file, a directory, over MAX_FILE_BYTES, a malformed peer ID)
-   * reject with a FileTransferError before anything is sent and emit nothing; past that,
-   * the outcome is `result` and also a `sent` or `failed` event with the transfer's id.
+   * Checks and opens a file, then sends it in the background (hashing it as it goes) and
+   * resolves with its ID. Local problems (no such file, a directory, an unreadable one,
+   * over MAX_FILE_BYTES, a malformed peer ID) reject with a FileTransferError before
+   * anything is sent and emit nothing; past that, the outcome is `result` and also a
+   * `sent` or `failed` event with the transfer's id.
    */
   async send(peerId: string, path: string): Promise<OutgoingFile> {
     if (!this.#started) throw new FileTransferError('not-started', 'file transfer is not started');
@@ -328,18 +327,20 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       throw new FileTransferError('bad-peer', `${quote(peerId)} is not a peer ID`);
     }
     const size = await fileSize(path);
+    const file = await openForSending(path);
     const signal = this.#stopping.signal;
-    const { sha256, bytes } = await hashFile(path, size, signal);
-    if (bytes !== size) throw new FileTransferError('file-changed', `${path} changed while it was hashed`);
     const offer: FileOffer = {
       v: FILE_PROTOCOL_VERSION, type: 'offer', id: randomBytes(16).toString('hex'),
-      name: basename(path), size, mime: mimeType(path), sha256
+      name: basename(path), size, mime: mimeType(path)
     };
     const outgoing: Outgoing = { to: peerId, name: offer.name, size, bytes: 0, state: 'connecting' };
     this.#outgoing.set(offer.id, outgoing);
-    const task = this.#deliver(peer, peerId, path, offer, outgoing, signal).finally(() => this.#outgoing.delete(offer.id));
+    const task = this.#deliver(peer, peerId, { file, path }, offer, outgoing, signal).finally(async () => {
+      this.#outgoing.delete(offer.id);
+      await file.close().catch(() => undefined);
+    });
     this.#track(task);
-    return { id: offer.id, name: offer.name, size, mime: offer.mime, sha256, result: task };
+    return { id: offer.id, name: offer.name, size, mime: offer.mime, result: task };
   }
 
   #pendingOffer(id: string): Incoming {
@@ -389,8 +390,9 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
   // -------------------------------------------------------------------------------------
   // Sending
 
-  async #deliver(peer: PeerId, to: string, path: string, offer: FileOffer, outgoing: Outgoing, stop: AbortSignal): Promise<FileSentEvent> {
-    const { id, name, size, mime, sha256 } = offer;
+  async #deliver(peer: PeerId, to: string, source: { file: FileHandle, path: string }, offer: FileOffer, outgoing: Outgoing,
+    stop: AbortSignal): Promise<FileSentEvent> {
+    const { id, name, size, mime } = offer;
     let stream: Stream | undefined;
     try {
       // A relay's data limit would cut the transfer part way: refuse it before sending anything.
@@ -411,7 +413,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       const lp = lpStream(stream, LP_OPTIONS);
       await lp.write(encodeFileMessage(offer), { signal: stop });
       outgoing.state = 'offered';
-      this.#emit('offered', { id, to, name, size, mime, sha256 });
+      this.#emit('offered', { id, to, name, size, mime });
 
       let reply = await readMessage(lp, decodeReply, REPLY_TIMEOUT_MS, 'answer to the offer', stop);
       if (reply.type === 'pending') {
@@ -434,8 +436,11 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       const stopSending = (): void => sending.abort(new FileTransferError('protocol', 'the recipient answered before the end of the bytes'));
       void result.then(stopSending, stopSending);
       outgoing.state = 'sending';
+      let sha256: string | undefined;
       try {
-        await sendBytes(stream, path, size, { onBytes: this.#progress(id, to, name, 'send', size, outgoing), signal: AbortSignal.any([stop, sending.signal]) });
+        sha256 = await sendBytes(stream, source.file, source.path, size, {
+          onBytes: this.#progress(id, to, name, 'send', size, outgoing), signal: AbortSignal.any([stop, sending.signal])
+        });
         await stream.close({ signal: stop });
       } catch (err) {
         if (!sending.signal.aborted || stop.aborted) throw asTransferError(err, stop);
@@ -451,6 +456,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
         const reason = REMOTE_FAILURES.has(outcome.reason) ? outcome.reason as FileFailReason : 'remote-error';
         throw new FileTransferError(reason, `${to} reports ${outcome.reason}`);
       }
+      if (sha256 === undefined) throw new FileTransferError('protocol', `${to} reported the file saved before it had all of it`);
       const sent: FileSentEvent = { id, to, name, size, sha256 };
       this.#stats.sent++;
       this.#log.info({ id, to, size }, `sent ${name}`);
@@ -569,14 +575,14 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
 
   async #decideAndReceive(incoming: Incoming, lp: LengthPrefixedStream<Stream>, stream: Stream): Promise<void> {
     const { offer, from, name } = incoming;
-    const { id, size, mime, sha256 } = offer;
+    const { id, size, mime } = offer;
     const why = await this.#decide(incoming);
     if (why === 'busy' || this.#stopping.signal.aborted) {
       this.#refuse(lp, from, offer, why === 'busy' ? 'busy' : 'stopped');
       return;
     }
     incoming.why = why;
-    this.#emit('file-offered', { id, from, name, size, mime, sha256, needsAccept: incoming.state === 'pending', why: [...why] });
+    this.#emit('file-offered', { id, from, name, size, mime, needsAccept: incoming.state === 'pending', why: [...why] });
     this.#log.info({ id, from, size, why }, `file offer ${quote(name)}${why.length > 0 ? `, waiting: ${why.join(', ')}` : ''}`);
 
     if (incoming.state === 'pending') {
@@ -629,7 +635,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
 
   async #download(incoming: Incoming, lp: LengthPrefixedStream<Stream>): Promise<void> {
     const { offer, from } = incoming;
-    const { id, size, mime, sha256 } = offer;
+    const { id, size, mime } = offer;
     const stop = this.#stopping.signal;
     const partial = partialPath(this.#dir, id);
     let file: FileHandle | undefined;
@@ -644,8 +650,7 @@ export class FileTransfer extends TypedEventEmitter<FileTransferEvents> {
       stream = await acceptAndUnwrap(lp, stop);
       const handle = file;
       file = undefined;
-      const received = await receiveBytes(stream, handle, size, { onBytes: this.#progress(id, from, incoming.name, 'receive', size, incoming), signal: stop });
-      if (received !== sha256) throw new FileTransferError('hash-mismatch', `the bytes hash to ${received.slice(0, 16)}..., the offer said ${sha256.slice(0, 16)}...`);
+      const sha256 = await receiveBytes(stream, handle, size, { onBytes: this.#progress(id, from, incoming.name, 'receive', size, incoming), signal: stop });
       const path = await this.#withQuotaLock(async () => {
         try {
           return await publishPartial(partial, this.#dir, incoming.name);

@@ -7,7 +7,7 @@
 import { createLibp2p } from 'libp2p';
 import type { ConnectionMonitorInit, Libp2p, Libp2pOptions } from 'libp2p';
 import { tcp } from './tcp-writes.ts';
-import { noise } from '@chainsafe/libp2p-noise';
+import { noise } from './noise-decrypt.ts';
 import { yamux } from './yamux-window.ts';
 import { identify } from '@libp2p/identify';
 import type { Identify } from '@libp2p/identify';
