@@ -25,8 +25,10 @@ import type { PeerEvent, PeerListener } from './events.ts';
 import type { RateLimit } from './chat/index.ts';
 import type { MemberEventType, MemberState, MemberView, MembershipServiceStats } from './membership/index.ts';
 import { VERSION } from './version.ts';
-import { DEFAULT_RESERVATIONS } from './node/relay.ts';
+import { DEFAULT_RELAY_OPTIONS, servesWhenPublic } from './node/relay.ts';
 import type { RelayOptions } from './node/relay.ts';
+import type { ReachabilityChange, ReachInit, ReachView } from './reach/index.ts';
+import { describeReachability } from './reach/describe.ts';
 import { join } from 'node:path';
 import { HistoryStore } from './history/store.ts';
 import type { HistoryEntry } from './history/store.ts';
@@ -77,8 +79,10 @@ export interface PeerOptions {
   maxFileSize?: number;
   /** Most DATA_DIR/downloads may hold for an offer to be accepted without asking. @default DEFAULT_DOWNLOADS_QUOTA_BYTES */
   downloadsQuota?: number;
-  /** Circuit relay: serving as one, and reservations on others. @default no relay service, DEFAULT_RESERVATIONS reservations */
+  /** Circuit relay: serving as one, and reservations on others. @default DEFAULT_RELAY_OPTIONS (`--relay auto`) */
   relay?: RelayOptions;
+  /** The reachability check's settings; see ReachInit. */
+  reach?: ReachInit;
   log: Logger;
 }
 
@@ -268,8 +272,11 @@ export class Peer {
       downloads: `${this.downloadsDir()}: members' files up to ${formatBytes(this.maxFileSize())} saved without asking while it holds ` +
         `under ${formatBytes(options.downloadsQuota ?? DEFAULT_DOWNLOADS_QUOTA_BYTES)}`,
       mdns: options.mdns ? 'on' : 'off',
-      relay: options.relay?.serve === undefined ? 'not serving' : `serving up to ${options.relay.serve.maxReservations} reservations`,
-      'relay reservations': String(options.relay?.reservations ?? DEFAULT_RESERVATIONS),
+      relay: this.relayOptions().serve === undefined ? 'off'
+        : `${servesWhenPublic(this.relayOptions()) ? 'auto: serves once reachability finds this peer public' : 'on'}, up to ` +
+          `${this.relayOptions().serve?.maxReservations} reservations`,
+      'relay reservations': `${this.relayOptions().reservations}` +
+        `${this.relayOptions().reserveAtStart === false ? ', made once reachability finds this peer unreachable' : ''}`,
       manual: options.manual === true ? 'yes' : 'no',
       membership: `${options.membershipProfile} profile: probe every ${profile.probeInterval} ms (timeout ${profile.probeTimeout} ms), ` +
         `gossip every ${profile.gossipInterval} ms to ${profile.gossipNodes}, push-pull every ${profile.pushPullInterval} ms`
@@ -331,7 +338,8 @@ export class Peer {
       privateKey,
       listen: options.listen,
       mdns: options.mdns,
-      relay: options.relay ?? { reservations: DEFAULT_RESERVATIONS },
+      relay: this.relayOptions(),
+      ...(options.reach === undefined ? {} : { reach: options.reach }),
       membership: { profile: options.membershipProfile, meta: { nick: this.nickName, rooms: [], version: VERSION } },
       chat: { authorRateLimit: options.roomRateLimit }
     });
@@ -378,6 +386,7 @@ export class Peer {
     for (const type of ['member-failed', 'member-left'] as const) {
       node.services.membership.addEventListener(type, () => this.lease?.seedsChanged());
     }
+    node.services.reach.addEventListener('reachability', ({ detail }) => { void this.onReachability(detail); });
     // A relay reservation adds a relayed address after start, and one lost takes it away.
     node.addEventListener('self:peer:update', () => this.lease?.addrsChanged());
     await node.start();
@@ -402,6 +411,7 @@ export class Peer {
       room: this.currentRoom ?? null,
       bootstrap: this.options.bootstrapUrl,
       manual: options.manual === true,
+      reachability: this.reachability().reachability,
       ts: Date.now()
     });
   }
@@ -614,19 +624,49 @@ export class Peer {
     await this.releaseLock?.();
   }
 
+  /** Whether other peers can dial this one, what the last check found, and what this peer did for others' checks. */
+  reachability(): ReachView {
+    return this.started().services.reach.view();
+  }
+
+  private relayOptions(): RelayOptions {
+    return this.options.relay ?? DEFAULT_RELAY_OPTIONS;
+  }
+
+  /**
+   * Reported, and acted on: with `--relay auto` a public peer serves as a relay and stops
+   * when it is no longer public; an unreachable one reserves slots on relays.
+   */
+  private async onReachability(change: ReachabilityChange): Promise<void> {
+    const { reachability, previous } = change;
+    this.emit({ type: 'reachability', reachability, previous, message: describeReachability(reachability) });
+    const role = this.started().services.relay;
+    try {
+      if (servesWhenPublic(this.relayOptions())) {
+        if (reachability === 'public') await role.serve();
+        else if (reachability !== 'checking') await role.stopServing();
+      }
+      if (reachability === 'unreachable') await role.reserve();
+    } catch (err) {
+      this.options.log.warn({ err }, `could not act on reachability ${reachability}`);
+    }
+  }
+
   /** The circuit relay: the reservations others hold on us, and the relayed addresses we hold elsewhere. */
   private relayProcess(): ProcessView {
-    const relay = this.options.relay ?? { reservations: DEFAULT_RESERVATIONS };
+    const relay = this.relayOptions();
     const relayed = this.addrs.filter((a) => a.includes('/p2p-circuit')).length;
-    const wanted = `${relayed} of ${relay.reservations} reservations held on relays`;
-    const server = this.started().services.relay;
-    if (server === undefined || relay.serve === undefined) {
-      return { name: 'relay', state: 'not serving', detail: wanted };
+    const role = this.started().services.relay;
+    const wanted = `${relayed} of ${relay.reservations} reservations held on relays` +
+      `${role.reserving ? '' : ' (none sought: made once this peer is found unreachable)'}`;
+    if (!role.serving || relay.serve === undefined) {
+      const why = servesWhenPublic(relay) ? 'auto: serves once this peer is found public' : 'off';
+      return { name: 'relay', state: 'not serving', detail: `${why}; ${wanted}` };
     }
     const { maxReservations, circuitSeconds, circuitBytes } = relay.serve;
     const limits = `circuits ${circuitSeconds === 0 ? 'unlimited in time' : `up to ${circuitSeconds} s`}, ` +
       `${circuitBytes === 0 ? 'unlimited in data' : `up to ${circuitBytes} bytes`}`;
-    return { name: 'relay', state: 'serving', detail: `${server.reservations.size} of ${maxReservations} reservations taken; ${limits}; ${wanted}` };
+    return { name: 'relay', state: 'serving', detail: `${role.reservationsTaken} of ${maxReservations} reservations taken; ${limits}; ${wanted}` };
   }
 
   /** Rooms are part of this member's signed metadata: others see who is where. */

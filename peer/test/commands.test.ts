@@ -105,7 +105,7 @@ describe('? help', () => {
     expect(help('/')).toEqual(COMMAND_TREE.map((n) => n.word));
     expect(help('/sh')).toEqual(['show']);
     expect(help('/l')).toEqual(['leave', 'log']);
-    expect(help('/show ')).toEqual(['version', 'peers', 'members', 'rooms', 'bootstrap', 'config', 'stats', 'processes', 'outbox', 'web', 'transfers']);
+    expect(help('/show ')).toEqual(['version', 'peers', 'members', 'rooms', 'bootstrap', 'config', 'stats', 'processes', 'reachability', 'outbox', 'web', 'transfers']);
     expect(help('/show p')).toEqual(['peers', 'processes']);
     expect(help('/members ')).toEqual(['join', 'leave', END_OF_COMMAND]);
     expect(help('/join ')).toEqual(['ROOM']);

@@ -1,7 +1,7 @@
 /**
  * Assembles the peer's libp2p node: TCP and circuit relay v2, Noise, Yamux, identify,
- * ping, gossipsub, the chat service, and optionally a relay service, relay reservations,
- * mDNS and a static bootstrap list. The numbers are in ./constants.ts, the gossipsub
+ * ping, gossipsub, the chat service, reachability, the relay role (serving and
+ * reservations, switched while it runs), and optionally mDNS and a static bootstrap list. The numbers are in ./constants.ts, the gossipsub
  * settings in ./gossipsub.ts, the relay's in ./relay.ts.
  */
 import { createLibp2p } from 'libp2p';
@@ -17,7 +17,6 @@ import { mdns } from '@libp2p/mdns';
 import type { MulticastDNSComponents } from '@libp2p/mdns';
 import { bootstrap } from '@libp2p/bootstrap';
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
-import type { CircuitRelayService } from '@libp2p/circuit-relay-v2';
 import type { PeerDiscovery, PeerInfo, PrivateKey } from '@libp2p/interface';
 import { chat } from '../chat/index.ts';
 import type { Chat, ChatInit } from '../chat/index.ts';
@@ -25,8 +24,12 @@ import { membership } from '../membership/index.ts';
 import type { Membership, MembershipInit } from '../membership/index.ts';
 import { exemptFromColocation, pubsub } from './gossipsub.ts';
 import { withKeptSigningHandle } from './ed25519-keys.ts';
-import { relayIp, relayListenAddrs, relayServer } from './relay.ts';
+import { relayIp, relayListenAddrs } from './relay.ts';
 import type { RelayOptions } from './relay.ts';
+import { relayRole } from './relay-role.ts';
+import type { RelayRole } from './relay-role.ts';
+import { reach } from '../reach/index.ts';
+import type { Reach, ReachInit } from '../reach/index.ts';
 import type { Pubsub, PubsubOptions } from './gossipsub.ts';
 import {
   CONNECTION_MONITOR, DISCOVERY_DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS,
@@ -47,6 +50,8 @@ export interface PeerNodeOptions {
   bootstrapAddrs?: string[];
   /** Serving circuit relay v2, and reserving slots on other peers' relays; neither when undefined. */
   relay?: RelayOptions;
+  /** The reachability check's settings (tests on one host make loopback count as a network). */
+  reach?: ReachInit;
   /** Overrides CONNECTION_MONITOR field by field. */
   connectionMonitor?: ConnectionMonitorInit;
   /** Overrides our gossipsub settings; see pubsub(). */
@@ -61,8 +66,9 @@ export interface PeerServices extends Record<string, unknown> {
   pubsub: Pubsub;
   chat: Chat;
   membership: Membership;
-  /** Present only on a node that serves as a relay. */
-  relay?: CircuitRelayService;
+  reach: Reach;
+  /** Serving as a relay, and reserving on relays, switched while the node runs. */
+  relay: RelayRole;
 }
 
 export type PeerNode = Libp2p<PeerServices>;
@@ -107,7 +113,7 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
     ...base,
     // Every peer can dial a relayed address, so a member behind a NAT is reachable through
     // its relay; reserving a slot is listening on `/p2p-circuit` (see relay.ts).
-    addresses: { listen: [...options.listen, ...relayListenAddrs(options.relay)] },
+    addresses: { listen: [...options.listen, ...(options.relay?.reserveAtStart === false ? [] : relayListenAddrs(options.relay))] },
     transports: [...base.transports ?? [], circuitRelayTransport()],
     peerDiscovery,
     connectionMonitor: { ...CONNECTION_MONITOR, ...options.connectionMonitor },
@@ -118,7 +124,8 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
       pubsub: pubsub(options.pubsub),
       chat: chat(options.chat),
       membership: membership(options.membership),
-      ...(options.relay?.serve === undefined ? {} : { relay: relayServer(options.relay.serve) })
+      reach: reach(options.reach),
+      relay: relayRole(options.relay ?? { reservations: 0 })
     }
   });
   dialDiscovered = discoveryDialer(node);
