@@ -205,6 +205,16 @@ describe('peer flags', () => {
     expect(() => parseArgs(['--room-rate-limit', '20/0'])).toThrow(/burst must be a whole number/);
   });
 
+  it('serves as a relay once found public by default, always with --relay, never with --relay off; reserves once found unreachable', () => {
+    const limits = { maxReservations: 16, circuitSeconds: 0, circuitBytes: 0 };
+    expect(parseArgs([]).relay).toEqual({ serve: limits, serveAtStart: false, reservations: 2, reserveAtStart: false });
+    expect(parseArgs(['--relay']).relay).toEqual({ serve: limits, serveAtStart: true, reservations: 0, reserveAtStart: false });
+    expect(parseArgs(['--relay', 'on', '--relay-max-reservations', '4']).relay).toMatchObject({ serve: { maxReservations: 4 }, serveAtStart: true });
+    expect(parseArgs(['--relay', 'off']).relay).toEqual({ serveAtStart: false, reservations: 2, reserveAtStart: false });
+    expect(parseArgs(['--relay', 'auto', '--reserve-relays', '1']).relay).toMatchObject({ serveAtStart: false, reservations: 1 });
+    expect(() => parseArgs(['--relay', 'maybe'])).toThrow(/Allowed choices are auto, on, off/);
+  });
+
   it('refuses bad values with a clear error', () => {
     expect(() => parseArgs(['--listen', 'not-an-addr'])).toThrow(/not a multiaddr/);
     expect(() => parseArgs(['--bootstrap', 'ftp://x'])).toThrow(/http or https/);

@@ -9,8 +9,8 @@ import type { ConnectionMonitorInit, Libp2p, Libp2pOptions } from 'libp2p';
 import { tcp } from './tcp-writes.ts';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from './yamux-window.ts';
-import { identify } from '@libp2p/identify';
-import type { Identify } from '@libp2p/identify';
+import { identify, identifyPush } from '@libp2p/identify';
+import type { Identify, IdentifyPush } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
 import type { Ping } from '@libp2p/ping';
 import { mdns } from '@libp2p/mdns';
@@ -62,6 +62,7 @@ export interface PeerNodeOptions {
 
 export interface PeerServices extends Record<string, unknown> {
   identify: Identify;
+  identifyPush: IdentifyPush;
   ping: Ping;
   pubsub: Pubsub;
   chat: Chat;
@@ -119,6 +120,9 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
     connectionMonitor: { ...CONNECTION_MONITOR, ...options.connectionMonitor },
     services: {
       identify: identify(),
+      // Tells connected peers when our protocols change: a relay that starts serving once
+      // found public (`--relay auto`) is only reserved on by peers that hear of it.
+      identifyPush: identifyPush(),
       // The connection monitor pings over /ipfs/ping: peers must answer it.
       ping: ping(),
       pubsub: pubsub(options.pubsub),
