@@ -15,7 +15,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { lpStream } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
 import { connectionOptions, createPeerNode } from '../src/node/create-node.ts';
-import type { PeerNode } from '../src/node/create-node.ts';
+import type { PeerNode, PeerNodeOptions } from '../src/node/create-node.ts';
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2';
 import { reach } from '../src/reach/index.ts';
 import type { Reach, Reachability, ReachInit } from '../src/reach/index.ts';
 import { decodeAnswer, encodeRequest } from '../src/reach/codec.ts';
@@ -34,9 +35,9 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
 });
 
-async function peerNode(): Promise<PeerNode> {
+async function peerNode(options: Partial<PeerNodeOptions> = {}): Promise<PeerNode> {
   const node = await createPeerNode({
-    privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, reach: ON_ONE_HOST
+    privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, reach: ON_ONE_HOST, ...options
   });
   nodes.push(node);
   await node.start();
@@ -61,6 +62,15 @@ async function bareNode(): Promise<Libp2p> {
   nodes.push(node);
   await node.start();
   return node;
+}
+
+/** Polls an async `condition` until it holds; fails naming `what` after WAIT_MS. */
+async function waitForAsync(what: string, condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 function verdictOf(node: Libp2p<{ reach: Reach }>, expected: Reachability): Promise<void> {
@@ -150,5 +160,26 @@ describe('reachability over TCP', () => {
     expect(answer).toMatchObject({ v: 1, refused: 'bad-request' });
     expect(helper.services.reach.view().served.dialBacks).toBe(0);
     expect(helper.status).toBe('started');
+  });
+});
+
+describe('the relay role', () => {
+  it('starts serving while the node runs, peers hear of it and reserve when told, and it stops again', async () => {
+    const limits = { maxReservations: 4, circuitSeconds: 0, circuitBytes: 0 };
+    const relay = await peerNode({ listen: ['/ip4/127.0.0.2/tcp/0'], relay: { serve: limits, serveAtStart: false, reservations: 0 } });
+    const behind = await peerNode({ listen: [], relay: { reservations: 1, reserveAtStart: false } });
+    await behind.dial(relay.getMultiaddrs()[0]!);
+    expect(relay.services.relay.serving).toBe(false);
+    expect(behind.services.relay.reserving).toBe(false);
+    await relay.services.relay.serve();
+    // Identify push: the peer learns that the relay now speaks the hop protocol.
+    await waitForAsync('the hop protocol announced', async () => (await behind.peerStore.get(relay.peerId)).protocols.includes(RELAY_V2_HOP_CODEC));
+    await behind.services.relay.reserve();
+    await waitFor('a relayed address', () => behind.getMultiaddrs().some((a) => a.toString().includes(`/p2p/${relay.peerId.toString()}/p2p-circuit`)), WAIT_MS);
+    expect(relay.services.relay.reservationsTaken).toBe(1);
+    await relay.services.relay.stopServing();
+    expect(relay.services.relay.serving).toBe(false);
+    expect(relay.services.relay.reservationsTaken).toBe(0);
+    await waitForAsync('the hop protocol withdrawn', async () => !(await behind.peerStore.get(relay.peerId)).protocols.includes(RELAY_V2_HOP_CODEC));
   });
 });
