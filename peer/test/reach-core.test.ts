@@ -100,6 +100,14 @@ describe('the verdict', () => {
     expect(onOneHost.begin(['a'], 0).ask).toEqual(['a']);
   });
 
+  it('takes no dial-back of a loopback address as evidence: a helper on this host always gets through', () => {
+    const v = new ReachVerdict();
+    v.setAddrs(['/ip4/127.0.0.1/tcp/4001', PUBLIC_ADDR], 0);
+    const { round } = v.begin(['same-host', 'elsewhere'], 0);
+    expect(v.answer(round, 'same-host', [ok('/ip4/127.0.0.1/tcp/4001'), refused()], 1)).toBeUndefined();
+    expect(v.answer(round, 'elsewhere', [refused('/ip4/127.0.0.1/tcp/4001'), failed()], 2)).toBe('unreachable');
+  });
+
   it('judges by dial-backs alone', () => {
     expect(judge([])).toBeUndefined();
     expect(judge([[refused()]])).toBeUndefined();

@@ -118,12 +118,17 @@ export class ReachVerdict {
     return { round, ask, ...this.#set(this.#settled() ? this.#reachability : 'checking') };
   }
 
-  /** `helper`'s answer in `round`: the first dial-back decides `public`; the last answer decides otherwise. */
+  /**
+   * `helper`'s answer in `round`: the first dial-back decides `public`; the last answer
+   * decides otherwise. Results about local addresses (loopback) count for nothing.
+   */
   answer(round: number, helper: string, results: readonly AddrResult[], now: number): Reachability | undefined {
     const current = this.#round;
     if (current?.id !== round || !current.pending.delete(helper)) return undefined;
-    current.answers.push([...results]);
-    if (judge([results]) === 'public') return this.#conclude(now);
+    // A helper on this host dials our loopback address whatever the network thinks of us: no evidence either way.
+    const evidence = results.filter((r) => !this.#isLocal(parseTcpAddr(r.addr)?.ip ?? ''));
+    current.answers.push(evidence);
+    if (judge([evidence]) === 'public') return this.#conclude(now);
     return current.pending.size === 0 ? this.#conclude(now) : undefined;
   }
 
