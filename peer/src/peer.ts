@@ -174,6 +174,10 @@ export class Peer {
   private direct: DirectMessages | undefined;
   private conversations: Conversations | undefined;
   private files: FileTransfer | undefined;
+  /** Whether `ready` was emitted. */
+  private ready = false;
+  /** The relay role's switches, in the order reachability asked for them. */
+  private relaySwitching: Promise<void> = Promise.resolve();
 
   constructor(options: PeerOptions) {
     this.options = options;
@@ -260,6 +264,7 @@ export class Peer {
   settings(): Record<string, string> {
     const { options } = this;
     const profile = this.started().services.membership.profile;
+    const relay = this.relayOptions();
     return {
       version: VERSION,
       nick: this.nickName,
@@ -272,11 +277,9 @@ export class Peer {
       downloads: `${this.downloadsDir()}: members' files up to ${formatBytes(this.maxFileSize())} saved without asking while it holds ` +
         `under ${formatBytes(options.downloadsQuota ?? DEFAULT_DOWNLOADS_QUOTA_BYTES)}`,
       mdns: options.mdns ? 'on' : 'off',
-      relay: this.relayOptions().serve === undefined ? 'off'
-        : `${servesWhenPublic(this.relayOptions()) ? 'auto: serves once reachability finds this peer public' : 'on'}, up to ` +
-          `${this.relayOptions().serve?.maxReservations} reservations`,
-      'relay reservations': `${this.relayOptions().reservations}` +
-        `${this.relayOptions().reserveAtStart === false ? ', made once reachability finds this peer unreachable' : ''}`,
+      relay: relay.serve === undefined ? 'off'
+        : `${servesWhenPublic(relay) ? 'auto: serves once reachability finds this peer public' : 'on'}, up to ${relay.serve.maxReservations} reservations`,
+      'relay reservations': `${relay.reservations}${relay.reserveAtStart === false ? ', made once reachability finds this peer unreachable' : ''}`,
       manual: options.manual === true ? 'yes' : 'no',
       membership: `${options.membershipProfile} profile: probe every ${profile.probeInterval} ms (timeout ${profile.probeTimeout} ms), ` +
         `gossip every ${profile.gossipInterval} ms to ${profile.gossipNodes}, push-pull every ${profile.pushPullInterval} ms`
@@ -305,6 +308,7 @@ export class Peer {
         detail: this.hosted ? `serving ${this.hosted.url} for the peers on this machine` : (this.canHost() ? 'hosts one if none answers' : 'uses a remote server')
       },
       { name: 'seed dialer', state: this.dialer ? 'running' : 'stopped', detail: `${dialer.seeds} seeds, ${dialer.failing} unreachable` },
+      this.reachProcess(),
       this.relayProcess(),
       {
         name: 'membership', state: this.inMembership ? 'joined' : 'not joined',
@@ -386,7 +390,7 @@ export class Peer {
     for (const type of ['member-failed', 'member-left'] as const) {
       node.services.membership.addEventListener(type, () => this.lease?.seedsChanged());
     }
-    node.services.reach.addEventListener('reachability', ({ detail }) => { void this.onReachability(detail); });
+    node.services.reach.addEventListener('reachability', ({ detail }) => this.onReachability(detail));
     // A relay reservation adds a relayed address after start, and one lost takes it away.
     node.addEventListener('self:peer:update', () => this.lease?.addrsChanged());
     await node.start();
@@ -403,6 +407,7 @@ export class Peer {
       await this.connectBootstrap(privateKey);
       if (options.room !== undefined) await this.joinRoom(options.room);
     }
+    this.ready = true;
     this.emit({
       type: 'ready',
       peerId: this.peerId,
@@ -637,19 +642,26 @@ export class Peer {
    * Reported, and acted on: with `--relay auto` a public peer serves as a relay and stops
    * when it is no longer public; an unreachable one reserves slots on relays.
    */
-  private async onReachability(change: ReachabilityChange): Promise<void> {
+  private onReachability(change: ReachabilityChange): void {
     const { reachability, previous } = change;
-    this.emit({ type: 'reachability', reachability, previous, message: describeReachability(reachability) });
+    // `ready` comes first and carries the reachability of the moment; events report changes after it.
+    if (this.ready) this.emit({ type: 'reachability', reachability, previous, message: describeReachability(reachability) });
     const role = this.started().services.relay;
-    try {
+    // One change at a time: a quick public-then-unreachable must not start and stop the relay out of order.
+    this.relaySwitching = this.relaySwitching.then(async () => {
       if (servesWhenPublic(this.relayOptions())) {
         if (reachability === 'public') await role.serve();
         else if (reachability !== 'checking') await role.stopServing();
       }
       if (reachability === 'unreachable') await role.reserve();
-    } catch (err) {
-      this.options.log.warn({ err }, `could not act on reachability ${reachability}`);
-    }
+    }).catch((err: unknown) => this.options.log.warn({ err }, `could not act on reachability ${reachability}`));
+  }
+
+  /** The reachability check: the verdict, how many addresses it is about, and its part in others' checks. */
+  private reachProcess(): ProcessView {
+    const view = this.reachability();
+    const served = `${view.served.answered} checks answered for others, ${view.served.refused} refused`;
+    return { name: 'reachability', state: view.reachability, detail: `${view.addrs.length} TCP addresses checked by dial-back; ${served}` };
   }
 
   /** The circuit relay: the reservations others hold on us, and the relayed addresses we hold elsewhere. */

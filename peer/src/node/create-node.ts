@@ -1,8 +1,9 @@
 /**
  * Assembles the peer's libp2p node: TCP and circuit relay v2, Noise, Yamux, identify,
  * ping, gossipsub, the chat service, reachability, the relay role (serving and
- * reservations, switched while it runs), and optionally mDNS and a static bootstrap list. The numbers are in ./constants.ts, the gossipsub
- * settings in ./gossipsub.ts, the relay's in ./relay.ts.
+ * reservations, switched while it runs), and optionally mDNS and a static bootstrap list.
+ * The numbers are in ./constants.ts, the gossipsub settings in ./gossipsub.ts, the relay's
+ * in ./relay.ts.
  */
 import { createLibp2p } from 'libp2p';
 import type { ConnectionMonitorInit, Libp2p, Libp2pOptions } from 'libp2p';
