@@ -640,7 +640,8 @@ export class Peer {
 
   /**
    * Reported, and acted on: with `--relay auto` a public peer serves as a relay and stops
-   * when it is no longer public; an unreachable one reserves slots on relays.
+   * when it is no longer public; an unreachable one reserves slots on relays, and drops
+   * them once found public.
    */
   private onReachability(change: ReachabilityChange): void {
     const { reachability, previous } = change;
@@ -654,6 +655,7 @@ export class Peer {
         else if (reachability !== 'checking') await role.stopServing();
       }
       if (reachability === 'unreachable') await role.reserve();
+      else if (reachability === 'public') await role.unreserve();
     }).catch((err: unknown) => this.options.log.warn({ err }, `could not act on reachability ${reachability}`));
   }
 

@@ -164,7 +164,7 @@ describe('reachability over TCP', () => {
 });
 
 describe('the relay role', () => {
-  it('starts serving while the node runs, peers hear of it and reserve when told, and it stops again', async () => {
+  it('starts serving while the node runs, peers hear of it and reserve when told (and drop it when told), and it stops again', async () => {
     const limits = { maxReservations: 4, circuitSeconds: 0, circuitBytes: 0 };
     const relay = await peerNode({ listen: ['/ip4/127.0.0.2/tcp/0'], relay: { serve: limits, serveAtStart: false, reservations: 0 } });
     const behind = await peerNode({ listen: [], relay: { reservations: 1, reserveAtStart: false } });
@@ -177,6 +177,13 @@ describe('the relay role', () => {
     await behind.services.relay.reserve();
     await waitFor('a relayed address', () => behind.getMultiaddrs().some((a) => a.toString().includes(`/p2p/${relay.peerId.toString()}/p2p-circuit`)), WAIT_MS);
     expect(relay.services.relay.reservationsTaken).toBe(1);
+    // Found public, the peer drops its reservation and the relayed address with it; found unreachable again, it reserves again.
+    const relayed = (): boolean => behind.getMultiaddrs().some((a) => a.toString().includes('/p2p-circuit'));
+    await behind.services.relay.unreserve();
+    expect(behind.services.relay.reserving).toBe(false);
+    await waitFor('the relayed address withdrawn', () => !relayed(), WAIT_MS);
+    await behind.services.relay.reserve();
+    await waitFor('a relayed address again', relayed, WAIT_MS);
     await relay.services.relay.stopServing();
     expect(relay.services.relay.serving).toBe(false);
     expect(relay.services.relay.reservationsTaken).toBe(0);

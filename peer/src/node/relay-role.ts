@@ -5,7 +5,7 @@
  * stopped cannot start again (its shutdown signal stays aborted), so each serve() builds one.
  */
 import type { CircuitRelayServerComponents, CircuitRelayService } from '@libp2p/circuit-relay-v2';
-import type { Startable } from '@libp2p/interface';
+import type { Listener, Startable } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { relayListenAddrs, relayServer } from './relay.ts';
@@ -22,12 +22,22 @@ export interface RelayRole {
   serve(): Promise<void>;
   /** Stops serving: reservations held on us end, and peers learn (identify push) that we no longer relay. */
   stopServing(): Promise<void>;
-  /** Listens on `/p2p-circuit` once per configured reservation; once is enough for the node's life. */
+  /** Listens on `/p2p-circuit` once per configured reservation, unless it does already. */
   reserve(): Promise<void>;
+  /**
+   * Stops listening on `/p2p-circuit` and withdraws the relayed addresses: a peer found
+   * public needs no way in through a relay. The relay frees the slot when it expires.
+   */
+  unreserve(): Promise<void>;
 }
 
 export interface RelayRoleComponents extends CircuitRelayServerComponents {
-  transportManager: { listen(addrs: Multiaddr[]): Promise<void> };
+  transportManager: { listen(addrs: Multiaddr[]): Promise<void>, getListeners(): Listener[] };
+}
+
+/** The relay transport's listeners: every address they have is a relayed one (none before their reservation), unlike a TCP listener's. */
+function isCircuitListener(listener: Listener): boolean {
+  return listener.getAddrs().every((a) => a.getComponents().some((c) => c.name === 'p2p-circuit'));
 }
 
 class RelayRoleService implements RelayRole, Startable {
@@ -87,6 +97,17 @@ class RelayRoleService implements RelayRole, Startable {
     if (this.#reserving || !this.#running || this.#options.reservations === 0) return;
     this.#reserving = true;
     await this.#components.transportManager.listen(relayListenAddrs(this.#options).map((a) => multiaddr(a)));
+  }
+
+  async unreserve(): Promise<void> {
+    if (!this.#reserving) return;
+    this.#reserving = false;
+    const listeners = this.#components.transportManager.getListeners().filter(isCircuitListener);
+    for (const listener of listeners) {
+      // Closing a circuit listener does not withdraw the address its reservation confirmed.
+      for (const addr of listener.getAddrs()) this.#components.addressManager.removeObservedAddr(addr);
+      await listener.close();
+    }
   }
 }
 
