@@ -63,7 +63,9 @@ async function main(): Promise<void> {
     if (opts.json) process.stdout.write(`${JSON.stringify(event)}\n`);
   });
   // A `ready` as of now: a console attaching later sees the nick and room the peer has today.
-  const readyNow = (): PeerEvent | undefined => ready && { ...ready, nick: peer.nick, room: peer.currentRoom ?? null, addrs: peer.addrs };
+  const readyNow = (): PeerEvent | undefined => ready && {
+    ...ready, nick: peer.nick, room: peer.currentRoom ?? null, addrs: peer.addrs, reachability: peer.reachability().reachability
+  };
 
   const listeners: Listener[] = [];
   let stopping: Promise<void> | undefined;

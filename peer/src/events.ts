@@ -7,10 +7,14 @@ import type { ChatCounters } from './peer.ts';
 import type { HistoryMessage } from './history/room-history.ts';
 import type { FileFailReason, FileTransferStats } from './files/index.ts';
 import type { SeedSource } from './seeding/seed-source.ts';
-
+import type { Reachability } from './reach/index.ts';
 
 export type PeerEvent =
-  | { type: 'ready', peerId: string, addrs: string[], nick: string, room: string | null, bootstrap: string, manual: boolean, ts: number }
+  | {
+    type: 'ready', peerId: string, addrs: string[], nick: string, room: string | null, bootstrap: string, manual: boolean,
+    reachability: Reachability, ts: number
+  }
+  | { type: 'reachability', reachability: Reachability, previous: Reachability, message: string }
   | { type: 'message', room: string, id: string, from: string, nick: string, text: string, ts: number }
   | { type: 'sent', room: string, id: string, text: string, ts: number }
   | { type: 'room-joined', room: string }

@@ -30,9 +30,12 @@ import type { PeerEvent, PeerListener } from './events.ts';
 import type { RateLimit } from './chat/index.ts';
 import type { MemberEventType, MemberState, MemberView, MembershipServiceStats } from './membership/index.ts';
 import { VERSION } from './version.ts';
-import { DEFAULT_RESERVATIONS } from './node/relay.ts';
-import { reservationGate } from './node/reservation-gate.ts';
+import { DEFAULT_RELAY_OPTIONS, servesWhenPublic } from './node/relay.ts';
+import { RESERVATION_WAIT_MS, reservationGate } from './node/reservation-gate.ts';
+import { DIAL_BACK_TIMEOUT_MS } from './reach/constants.ts';
 import type { RelayOptions } from './node/relay.ts';
+import type { ReachabilityChange, ReachInit, ReachView } from './reach/index.ts';
+import { describeReachability } from './reach/describe.ts';
 import { join } from 'node:path';
 import { HistoryStore } from './history/store.ts';
 import type { HistoryEntry } from './history/store.ts';
@@ -85,12 +88,14 @@ export interface PeerOptions {
   maxFileSize?: number;
   /** Most DATA_DIR/downloads may hold for an offer to be accepted without asking. @default DEFAULT_DOWNLOADS_QUOTA_BYTES */
   downloadsQuota?: number;
-  /** Circuit relay: serving as one, and reservations on others. @default no relay service, DEFAULT_RESERVATIONS reservations */
+  /** Circuit relay: serving as one, and reservations on others. @default DEFAULT_RELAY_OPTIONS (`--relay auto`) */
   relay?: RelayOptions;
   /** Members remembered in DATA_DIR/members.json, tried when the bootstrap API gives no seeds; 0 for none. @default DEFAULT_REMEMBER_MEMBERS */
   rememberMembers?: number;
   /** Days a member not seen is remembered. @default DEFAULT_REMEMBER_DAYS */
   rememberDays?: number;
+  /** The reachability check's settings; see ReachInit. */
+  reach?: ReachInit;
   log: Logger;
 }
 
@@ -194,6 +199,10 @@ export class Peer {
   private remembered: RememberedStore | undefined;
   private lan: LanJoin | undefined;
   private seedSource: SeedSource | null = null;
+  /** Whether `ready` was emitted. */
+  private ready = false;
+  /** The relay role's switches, in the order reachability asked for them. */
+  private relaySwitching: Promise<void> = Promise.resolve();
 
   constructor(options: PeerOptions) {
     this.options = options;
@@ -283,6 +292,7 @@ export class Peer {
   settings(): Record<string, string> {
     const { options } = this;
     const profile = this.started().services.membership.profile;
+    const relay = this.relayOptions();
     return {
       version: VERSION,
       nick: this.nickName,
@@ -296,8 +306,9 @@ export class Peer {
         `under ${formatBytes(options.downloadsQuota ?? DEFAULT_DOWNLOADS_QUOTA_BYTES)}`,
       mdns: options.mdns ? 'on' : 'off',
       'remembered members': this.remembered === undefined ? 'off' : this.remembered.describe(),
-      relay: options.relay?.serve === undefined ? 'not serving' : `serving up to ${options.relay.serve.maxReservations} reservations`,
-      'relay reservations': String(options.relay?.reservations ?? DEFAULT_RESERVATIONS),
+      relay: relay.serve === undefined ? 'off'
+        : `${servesWhenPublic(relay) ? 'auto: serves once reachability finds this peer public' : 'on'}, up to ${relay.serve.maxReservations} reservations`,
+      'relay reservations': `${relay.reservations}${relay.reserveAtStart === false ? ', made once reachability finds this peer unreachable' : ''}`,
       manual: options.manual === true ? 'yes' : 'no',
       membership: `${options.membershipProfile} profile: probe every ${profile.probeInterval} ms (timeout ${profile.probeTimeout} ms), ` +
         `gossip every ${profile.gossipInterval} ms to ${profile.gossipNodes}, push-pull every ${profile.pushPullInterval} ms`
@@ -326,6 +337,7 @@ export class Peer {
         detail: this.hosted ? `serving ${this.hosted.url} for the peers on this machine` : (this.canHost() ? 'hosts one if none answers' : 'uses a remote server')
       },
       { name: 'seed dialer', state: this.dialer ? 'running' : 'stopped', detail: `${dialer.seeds} seeds, ${dialer.failing} unreachable` },
+      this.reachProcess(),
       this.relayProcess(),
       {
         name: 'membership', state: this.inMembership ? 'joined' : 'not joined',
@@ -360,7 +372,8 @@ export class Peer {
       listen: options.listen,
       mdns: options.mdns,
       onLanPeer: (peer) => this.lan?.found(peer),
-      relay: options.relay ?? { reservations: DEFAULT_RESERVATIONS },
+      relay: this.relayOptions(),
+      ...(options.reach === undefined ? {} : { reach: options.reach }),
       membership: { profile: options.membershipProfile, meta: { nick: this.nickName, rooms: [], version: VERSION } },
       chat: { authorRateLimit: options.roomRateLimit }
     });
@@ -408,6 +421,7 @@ export class Peer {
     for (const type of ['member-failed', 'member-left'] as const) {
       node.services.membership.addEventListener(type, () => this.lease?.seedsChanged());
     }
+    node.services.reach.addEventListener('reachability', ({ detail }) => this.onReachability(detail));
     // A relay reservation adds a relayed address after start, and one lost takes it away.
     node.addEventListener('self:peer:update', () => this.lease?.addrsChanged());
     node.addEventListener('transport:listening', () => this.lease?.addrsChanged());
@@ -438,6 +452,7 @@ export class Peer {
       if (options.room !== undefined) await this.joinRoom(options.room);
     }
     this.markStarted();
+    this.ready = true;
     this.emit({
       type: 'ready',
       peerId: this.peerId,
@@ -446,6 +461,7 @@ export class Peer {
       room: this.currentRoom ?? null,
       bootstrap: this.options.bootstrapUrl,
       manual: options.manual === true,
+      reachability: this.reachability().reachability,
       ts: Date.now()
     });
   }
@@ -658,19 +674,58 @@ export class Peer {
     await this.releaseLock?.();
   }
 
+  /** Whether other peers can dial this one, what the last check found, and what this peer did for others' checks. */
+  reachability(): ReachView {
+    return this.started().services.reach.view();
+  }
+
+  private relayOptions(): RelayOptions {
+    return this.options.relay ?? DEFAULT_RELAY_OPTIONS;
+  }
+
+  /**
+   * Reported, and acted on: with `--relay auto` a public peer serves as a relay and stops
+   * when it is no longer public; an unreachable one reserves slots on relays, and drops
+   * them once found public.
+   */
+  private onReachability(change: ReachabilityChange): void {
+    const { reachability, previous } = change;
+    // `ready` comes first and carries the reachability of the moment; events report changes after it.
+    if (this.ready) this.emit({ type: 'reachability', reachability, previous, message: describeReachability(reachability) });
+    const role = this.started().services.relay;
+    // One change at a time: a quick public-then-unreachable must not start and stop the relay out of order.
+    this.relaySwitching = this.relaySwitching.then(async () => {
+      if (servesWhenPublic(this.relayOptions())) {
+        if (reachability === 'public') await role.serve();
+        else if (reachability !== 'checking') await role.stopServing();
+      }
+      if (reachability === 'unreachable') await role.reserve();
+      else if (reachability === 'public') await role.unreserve();
+    }).catch((err: unknown) => this.options.log.warn({ err }, `could not act on reachability ${reachability}`));
+  }
+
+  /** The reachability check: the verdict, how many addresses it is about, and its part in others' checks. */
+  private reachProcess(): ProcessView {
+    const view = this.reachability();
+    const served = `${view.served.answered} checks answered for others, ${view.served.refused} refused`;
+    return { name: 'reachability', state: view.reachability, detail: `${view.addrs.length} TCP addresses checked by dial-back; ${served}` };
+  }
+
   /** The circuit relay: the reservations others hold on us, and the relayed addresses we hold elsewhere. */
   private relayProcess(): ProcessView {
-    const relay = this.options.relay ?? { reservations: DEFAULT_RESERVATIONS };
+    const relay = this.relayOptions();
     const relayed = this.addrs.filter((a) => a.includes('/p2p-circuit')).length;
-    const wanted = `${relayed} of ${relay.reservations} reservations held on relays`;
-    const server = this.started().services.relay;
-    if (server === undefined || relay.serve === undefined) {
-      return { name: 'relay', state: 'not serving', detail: wanted };
+    const role = this.started().services.relay;
+    const wanted = `${relayed} of ${relay.reservations} reservations held on relays` +
+      `${role.reserving ? '' : ' (none sought: made once this peer is found unreachable)'}`;
+    if (!role.serving || relay.serve === undefined) {
+      const why = servesWhenPublic(relay) ? 'auto: serves once this peer is found public' : 'off';
+      return { name: 'relay', state: 'not serving', detail: `${why}; ${wanted}` };
     }
     const { maxReservations, circuitSeconds, circuitBytes } = relay.serve;
     const limits = `circuits ${circuitSeconds === 0 ? 'unlimited in time' : `up to ${circuitSeconds} s`}, ` +
       `${circuitBytes === 0 ? 'unlimited in data' : `up to ${circuitBytes} bytes`}`;
-    return { name: 'relay', state: 'serving', detail: `${server.reservations.size} of ${maxReservations} reservations taken; ${limits}; ${wanted}` };
+    return { name: 'relay', state: 'serving', detail: `${role.reservationsTaken} of ${maxReservations} reservations taken; ${limits}; ${wanted}` };
   }
 
   /** Rooms are part of this member's signed metadata: others see who is where. */
@@ -765,16 +820,22 @@ export class Peer {
     this.emit({ type: 'membership', state: 'joined', seeds: seeds.length, source, message: joinMessage(seeds.length, source) });
   }
 
-  /** A peer that reserves relay slots joins once its claim can carry a relayed address (node/reservation-gate.ts). */
+  /**
+   * A peer that may reserve relay slots joins once its claim can carry a relayed address
+   * (node/reservation-gate.ts). Reservations wait for reachability to find it unreachable,
+   * so the wait covers a dial-back too, and a peer found public or local has none to wait for.
+   */
   private async awaitReservation(seeds: Seed[]): Promise<void> {
-    const relay = this.options.relay ?? { reservations: DEFAULT_RESERVATIONS };
-    if (relay.serve !== undefined || relay.reservations === 0) return;
+    const relay = this.relayOptions();
+    if (relay.reservations === 0 || (relay.serve !== undefined && relay.serveAtStart !== false)) return;
     const dialer = this.dialer;
+    const reach = this.started().services.reach;
     const since = Date.now();
     const how = await reservationGate(this.started(), {
       seeds,
-      unreachable: (peerId) => dialer?.unreachable(peerId) ?? false
-    });
+      unreachable: (peerId) => dialer?.unreachable(peerId) ?? false,
+      reachable: () => ['public', 'local'].includes(reach.view().reachability)
+    }, relay.reserveAtStart === false ? RESERVATION_WAIT_MS + DIAL_BACK_TIMEOUT_MS : RESERVATION_WAIT_MS);
     this.options.log.debug({ how, waitedMs: Date.now() - since }, 'joining the membership after the wait for a relay reservation');
   }
 

@@ -105,7 +105,7 @@ describe('? help', () => {
     expect(help('/')).toEqual(COMMAND_TREE.map((n) => n.word));
     expect(help('/sh')).toEqual(['show']);
     expect(help('/l')).toEqual(['leave', 'log']);
-    expect(help('/show ')).toEqual(['version', 'peers', 'members', 'rooms', 'bootstrap', 'config', 'stats', 'processes', 'outbox', 'web', 'transfers']);
+    expect(help('/show ')).toEqual(['version', 'peers', 'members', 'rooms', 'bootstrap', 'config', 'stats', 'processes', 'reachability', 'outbox', 'web', 'transfers']);
     expect(help('/show p')).toEqual(['peers', 'processes']);
     expect(help('/members ')).toEqual(['join', 'leave', END_OF_COMMAND]);
     expect(help('/join ')).toEqual(['ROOM']);
@@ -212,6 +212,16 @@ describe('peer flags', () => {
     expect(() => parseArgs(['--remember-members', '-1'])).toThrow(/from 0 to 256/);
     expect(() => parseArgs(['--remember-days', '0'])).toThrow(/from 1 to 365/);
     expect(() => parseArgs(['--remember-days', '1.5'])).toThrow(/whole number/);
+  });
+
+  it('serves as a relay once found public by default, always with --relay, never with --relay off; reserves once found unreachable', () => {
+    const limits = { maxReservations: 16, circuitSeconds: 0, circuitBytes: 0 };
+    expect(parseArgs([]).relay).toEqual({ serve: limits, serveAtStart: false, reservations: 2, reserveAtStart: false });
+    expect(parseArgs(['--relay']).relay).toEqual({ serve: limits, serveAtStart: true, reservations: 0, reserveAtStart: false });
+    expect(parseArgs(['--relay', 'on', '--relay-max-reservations', '4']).relay).toMatchObject({ serve: { maxReservations: 4 }, serveAtStart: true });
+    expect(parseArgs(['--relay', 'off']).relay).toEqual({ serveAtStart: false, reservations: 2, reserveAtStart: false });
+    expect(parseArgs(['--relay', 'auto', '--reserve-relays', '1']).relay).toMatchObject({ serveAtStart: false, reservations: 1 });
+    expect(() => parseArgs(['--relay', 'maybe'])).toThrow(/Allowed choices are auto, on, off/);
   });
 
   it('refuses bad values with a clear error', () => {

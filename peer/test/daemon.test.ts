@@ -42,7 +42,7 @@ function attach(args: string[]): PeerProc {
 function commandBodies(logFile: string, file: string): [PeerAction, Record<string, string>, 'ok' | 'refused'][] {
   return [
     ['show-version', {}, 'ok'], ['show-peers', {}, 'ok'], ['show-members', {}, 'ok'], ['show-rooms', {}, 'ok'],
-    ['show-bootstrap', {}, 'ok'], ['show-config', {}, 'ok'], ['show-stats', {}, 'ok'], ['show-processes', {}, 'ok'],
+    ['show-bootstrap', {}, 'ok'], ['show-config', {}, 'ok'], ['show-stats', {}, 'ok'], ['show-processes', {}, 'ok'], ['show-reachability', {}, 'ok'],
     ['show-outbox', {}, 'ok'], ['show-web', {}, 'refused'], ['whoami', {}, 'ok'], ['whois', { member: 'carl' }, 'ok'],
     ['bootstrap-list', {}, 'ok'], ['bootstrap-config', {}, 'refused'], ['bootstrap-config-max-peers', { n: '10' }, 'refused'],
     ['bootstrap-config-ttl', { seconds: '60' }, 'refused'], ['bootstrap-refill', {}, 'ok'],

@@ -14,7 +14,8 @@ import { checkRateLimit } from '../chat/rate-limit.ts';
 import type { RateLimit } from '../chat/rate-limit.ts';
 import { DEFAULT_PROFILE_NAME, MEMBERSHIP_PROFILES } from '../membership/index.ts';
 import { VERSION } from '../version.ts';
-import { DEFAULT_RELAY_LIMITS, DEFAULT_RESERVATIONS, MAX_RESERVATIONS } from '../node/relay.ts';
+import { DEFAULT_RELAY_LIMITS, DEFAULT_RESERVATIONS, MAX_RESERVATIONS, RELAY_MODES } from '../node/relay.ts';
+import type { RelayMode } from '../node/relay.ts';
 import type { RelayOptions } from '../node/relay.ts';
 import { LOG_LEVELS } from './commands.ts';
 
@@ -170,15 +171,16 @@ export function buildProgram(mode: ProgramMode = 'console'): Command {
     .addOption(new Option('--downloads-quota <size>', 'most DATA_DIR/downloads may hold for an offer to be accepted without asking')
       .env('CLI_CHAT_DOWNLOADS_QUOTA').default(DEFAULT_DOWNLOADS_QUOTA_BYTES, formatBytes(DEFAULT_DOWNLOADS_QUOTA_BYTES))
       .argParser(validated((v) => parseByteSize(v))))
-    .addOption(new Option('--relay', 'serve as a circuit relay for peers behind NATs (only useful on a publicly reachable address)')
-      .env('CLI_CHAT_RELAY').default(false))
+    .addOption(new Option('--relay [mode]', 'serve as a circuit relay for peers behind NATs: auto (once reachability finds this peer public), ' +
+      'on (--relay alone), or off').env('CLI_CHAT_RELAY').choices(RELAY_MODES).preset('on').default('auto'))
     .addOption(new Option('--relay-max-reservations <n>', 'as a relay: peers that may hold a reservation at once').env('CLI_CHAT_RELAY_MAX_RESERVATIONS')
       .default(DEFAULT_RELAY_LIMITS.maxReservations).argParser(wholeNumberIn(1, 1024)))
     .addOption(new Option('--relay-circuit-seconds <s>', 'as a relay: how long one relayed connection may last; 0 for no limit')
       .env('CLI_CHAT_RELAY_CIRCUIT_SECONDS').default(DEFAULT_RELAY_LIMITS.circuitSeconds).argParser(wholeNumberIn(0, MAX_CIRCUIT_SECONDS)))
     .addOption(new Option('--relay-circuit-bytes <n>', 'as a relay: bytes one relayed connection may carry; 0 for no limit')
       .env('CLI_CHAT_RELAY_CIRCUIT_BYTES').default(DEFAULT_RELAY_LIMITS.circuitBytes).argParser(wholeNumberIn(0, Number.MAX_SAFE_INTEGER)))
-    .addOption(new Option('--reserve-relays <n>', `hold a reservation on this many relays, so peers can reach you through them (default: ${DEFAULT_RESERVATIONS}, 0 with --relay)`)
+    .addOption(new Option('--reserve-relays <n>', 'once reachability finds this peer unreachable, hold a reservation on this many relays, ' +
+      `so peers can reach you through them (default: ${DEFAULT_RESERVATIONS}, 0 with --relay on)`)
       .env('CLI_CHAT_RESERVE_RELAYS').argParser(wholeNumberIn(0, MAX_RESERVATIONS)))
     .addOption(new Option('--remember-members <n>', 'members remembered in DATA_DIR/members.json and tried at start when the bootstrap API ' +
       'gives no seeds; 0 remembers none').env('CLI_CHAT_REMEMBER_MEMBERS').default(DEFAULT_REMEMBER_MEMBERS).argParser(wholeNumberIn(0, MAX_REMEMBER_MEMBERS)))
@@ -198,7 +200,7 @@ export function parseArgs(argv: string[], mode: ProgramMode = 'console'): CliOpt
     nick?: string, bootstrap: string, dataDir?: string, listen?: string[], room: string | false,
     json: boolean, mdns?: boolean, hostBootstrap: boolean, membershipProfile: string, logLevel: string,
     manual: boolean, script?: string, adminToken?: string, historyLimit: number, historyDays: number, backlog: number,
-    roomRateLimit: RateLimit | false, relay: boolean, relayMaxReservations: number, relayCircuitSeconds: number,
+    roomRateLimit: RateLimit | false, relay: RelayMode, relayMaxReservations: number, relayCircuitSeconds: number,
     relayCircuitBytes: number, reserveRelays?: number, attach?: string, apiPort?: number, apiHost?: string, web?: number | true,
     maxFileSize: number, downloadsQuota: number, rememberMembers: number, rememberDays: number
   }>();
@@ -230,11 +232,13 @@ export function parseArgs(argv: string[], mode: ProgramMode = 'console'): CliOpt
     backlog: o.backlog,
     roomRateLimit: o.roomRateLimit,
     relay: {
-      ...(o.relay
-        ? { serve: { maxReservations: o.relayMaxReservations, circuitSeconds: o.relayCircuitSeconds, circuitBytes: o.relayCircuitBytes } }
-        : {}),
+      ...(o.relay === 'off'
+        ? {}
+        : { serve: { maxReservations: o.relayMaxReservations, circuitSeconds: o.relayCircuitSeconds, circuitBytes: o.relayCircuitBytes } }),
+      serveAtStart: o.relay === 'on',
       // A relay is reachable itself: a reservation elsewhere would only add a longer way in.
-      reservations: o.reserveRelays ?? (o.relay ? 0 : DEFAULT_RESERVATIONS)
+      reservations: o.reserveRelays ?? (o.relay === 'on' ? 0 : DEFAULT_RESERVATIONS),
+      reserveAtStart: false
     },
     attach: o.attach,
     apiPort: o.apiPort,

@@ -13,7 +13,7 @@ export const MAX_SLEEP_SECONDS = 3600;
 
 export type Action =
   | 'show-version' | 'show-peers' | 'show-members' | 'show-rooms' | 'show-bootstrap' | 'show-config'
-  | 'show-stats' | 'show-processes' | 'show-web' | 'whoami' | 'whois'
+  | 'show-stats' | 'show-processes' | 'show-reachability' | 'show-web' | 'whoami' | 'whois'
   | 'bootstrap-join' | 'bootstrap-leave' | 'bootstrap-list' | 'bootstrap-refill'
   | 'bootstrap-config' | 'bootstrap-config-max-peers' | 'bootstrap-config-ttl'
   | 'members-join' | 'members-leave'
@@ -43,6 +43,7 @@ export const COMMAND_TREE: readonly CommandNode<Action>[] = [
       { word: 'config', help: 'the settings this peer runs with', action: 'show-config' },
       { word: 'stats', help: 'membership and chat counters: traffic, refused input, health, graylisted peers', action: 'show-stats' },
       { word: 'processes', help: "this peer's subsystems and their state", action: 'show-processes' },
+      { word: 'reachability', help: 'whether other peers can dial this one: the verdict, the last dial-back check, checks answered for others', action: 'show-reachability' },
       { word: 'outbox', help: 'direct messages waiting for their recipient to be reachable', action: 'show-outbox' },
       { word: 'web', help: "a fresh one-time login link to the daemon's web page", action: 'show-web' },
       { word: 'transfers', help: 'file transfers under way and offers waiting for /accept or /reject', action: 'show-transfers' }

@@ -4,6 +4,8 @@ import type { MemberView, MembershipServiceStats } from '../membership/index.ts'
 import type { ChatCounters } from '../peer.ts';
 import type { HistoryEntry } from '../history/store.ts';
 import type { FileTransferStats } from '../files/index.ts';
+import type { ReachView } from '../reach/index.ts';
+import { describeReachability } from '../reach/describe.ts';
 import { formatBytes } from '../files/format.ts';
 import { PLAIN } from './colour.ts';
 import type { Style } from './colour.ts';
@@ -65,6 +67,7 @@ function renderText(event: PeerEvent, currentRoom: string | undefined, style: St
       return `* disconnected from ${shortId(event.peerId)}`;
     case 'bootstrap':
     case 'membership':
+    case 'reachability':
       return `* ${event.message}`;
     case 'rejected':
       return undefined;
@@ -135,6 +138,20 @@ export function historyLine(e: HistoryEntry, names: ReadonlyMap<string, string>)
   const who = names.get(e.peer) ?? e.nick;
   if (e.kind === 'room') return `${when} #${e.room} <${e.outgoing ? 'you' : who}> ${e.text}`;
   return e.outgoing ? `${when} -> *${who}* ${e.text}` : `${when} *${who}* ${e.text}`;
+}
+
+/** `/show reachability`: the verdict, what the last check asked and each helper's answer, and what we did for others. */
+export function reachabilityText(view: ReachView, now: number): string {
+  const head = formatPairs({
+    verdict: describeReachability(view.reachability).replace(/^reachability /, ''),
+    addresses: view.addrs.length === 0 ? 'none of its own (TCP)' : view.addrs.join(' '),
+    'last check': view.lastCheck === undefined ? 'none yet' : `${clock(view.lastCheck)}, next in ${Math.max(0, Math.round((view.nextCheck - now) / 1000))} s`,
+    'for others': `${view.served.answered} checks answered, ${view.served.refused} refused; ${view.served.dialBacks} dial-backs, ${view.served.reached} reached`
+  });
+  const rows = view.answers.flatMap((a) => 'error' in a.results
+    ? [[shortId(a.peerId), '', `no answer: ${a.results.error}`]]
+    : a.results.map((r) => [shortId(a.peerId), r.addr, r.mapped ? `${r.result} (its IP, our port)` : r.result]));
+  return rows.length === 0 ? head : `${head}\n${formatTable(['HELPER', 'ADDRESS', 'DIAL-BACK'], rows)}`;
 }
 
 /** Columns padded to their widest cell, two spaces apart. */

@@ -18,7 +18,8 @@ import { displayNames, roomMembers } from '../presence.ts';
 import { CommandError } from '../cli/command-tree.ts';
 import { seconds, wholeNumber } from '../cli/arg-values.ts';
 import type { LogLevel, PeerAction } from '../cli/commands.ts';
-import { formatMembers, formatPairs, formatTable, historyLine, shortFileId, shortId } from '../cli/render.ts';
+import { formatMembers, formatPairs, formatTable, historyLine, reachabilityText, shortFileId, shortId } from '../cli/render.ts';
+import { REACH_PROTOCOL } from '../reach/index.ts';
 import { FILE_PROTOCOL_ID } from '../files/index.ts';
 import { formatBytes } from '../files/format.ts';
 import { DEFAULT_HISTORY_SHOWN } from '../config.ts';
@@ -71,7 +72,8 @@ export class PeerActions {
           chat: `${ROOM_TOPIC_PREFIX}ROOM (gossipsub topics)`,
           backlog: BACKLOG_PROTOCOL,
           'direct messages': DM_PROTOCOL,
-          files: FILE_PROTOCOL_ID
+          files: FILE_PROTOCOL_ID,
+          reachability: REACH_PROTOCOL
         }));
         return;
       case 'show-peers': {
@@ -103,6 +105,9 @@ export class PeerActions {
       case 'show-stats':
         // Its own event rather than info text, so that --json gives scripts the numbers.
         events.push({ type: 'stats', ts: Date.now(), membership: peer.membershipStats(), chat: peer.chatCounters(), files: peer.fileStats() });
+        return;
+      case 'show-reachability':
+        info(reachabilityText(peer.reachability(), Date.now()));
         return;
       case 'show-processes':
         info(formatTable(['PROCESS', 'STATE', 'DETAIL'], peer.processes().map((p) => [p.name, p.state, p.detail])));

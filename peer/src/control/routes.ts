@@ -10,6 +10,7 @@ import { COMMAND_TREE, isPeerAction } from '../cli/commands.ts';
 import type { PeerAction } from '../cli/commands.ts';
 import type { ArgSpec, CommandNode } from '../cli/command-tree.ts';
 import { CONTROL_PREFIX, MAX_HISTORY_PAGE } from './constants.ts';
+import { REACHABILITIES } from '../reach/index.ts';
 
 const strict = { additionalProperties: false } as const;
 /** Command arguments are words or a line of text: none is longer than a chat message's bound. */
@@ -37,7 +38,8 @@ export const StateResponse = Type.Object({
   currentRoom: Type.Union([Type.String(), Type.Null()]),
   rooms: Type.Array(Type.String(), { description: 'Joined rooms, the current one last' }),
   knownRooms: Type.Array(Type.Object({ room: Type.String(), members: Type.Integer() }), { description: 'Rooms live members announce' }),
-  members: Type.Array(Member)
+  members: Type.Array(Member),
+  reachability: Type.Union(REACHABILITIES.map((r) => Type.Literal(r)), { description: 'Whether other peers can dial this one (docs/reach.md)' })
 });
 
 export const SayRequest = Type.Object({

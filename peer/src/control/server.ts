@@ -115,7 +115,10 @@ export function createControlApp(options: ControlAppOptions): FastifyInstance {
 
   app.get(routes.state.path, async () => {
     const view = viewOf(peer);
-    return { ...view, currentRoom: view.currentRoom ?? null, knownRooms: view.knownRooms.map(([room, members]) => ({ room, members })) };
+    return {
+      ...view, currentRoom: view.currentRoom ?? null, knownRooms: view.knownRooms.map(([room, members]) => ({ room, members })),
+      reachability: peer.reachability().reachability
+    };
   });
 
   app.get(routes.events.path, (request, reply) => {

@@ -1,23 +1,23 @@
 /**
  * Assembles the peer's libp2p node: TCP and circuit relay v2, Noise, Yamux, identify,
- * ping, gossipsub, the chat service, and optionally a relay service, relay reservations,
- * mDNS and a static bootstrap list. The numbers are in ./constants.ts, the gossipsub
- * settings in ./gossipsub.ts, the relay's in ./relay.ts.
+ * ping, gossipsub, the chat service, reachability, the relay role (serving and
+ * reservations, switched while it runs), and optionally mDNS and a static bootstrap list.
+ * The numbers are in ./constants.ts, the gossipsub settings in ./gossipsub.ts, the relay's
+ * in ./relay.ts.
  */
 import { createLibp2p } from 'libp2p';
 import type { ConnectionMonitorInit, Libp2p, Libp2pOptions } from 'libp2p';
 import { tcp } from './tcp-writes.ts';
 import { noise } from './noise-decrypt.ts';
 import { yamux } from './yamux-window.ts';
-import { identify } from '@libp2p/identify';
-import type { Identify } from '@libp2p/identify';
+import { identify, identifyPush } from '@libp2p/identify';
+import type { Identify, IdentifyPush } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
 import type { Ping } from '@libp2p/ping';
 import { mdns } from '@libp2p/mdns';
 import type { MulticastDNSComponents } from '@libp2p/mdns';
 import { bootstrap } from '@libp2p/bootstrap';
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
-import type { CircuitRelayService } from '@libp2p/circuit-relay-v2';
 import type { PeerDiscovery, PeerInfo, PrivateKey } from '@libp2p/interface';
 import { chat } from '../chat/index.ts';
 import type { Chat, ChatInit } from '../chat/index.ts';
@@ -25,8 +25,12 @@ import { membership } from '../membership/index.ts';
 import type { Membership, MembershipInit } from '../membership/index.ts';
 import { exemptFromColocation, pubsub } from './gossipsub.ts';
 import { withKeptSigningHandle } from './ed25519-keys.ts';
-import { freeReservation, relayIp, relayListenAddrs, relayServer } from './relay.ts';
+import { relayIp, relayListenAddrs } from './relay.ts';
 import type { RelayOptions } from './relay.ts';
+import { relayRole } from './relay-role.ts';
+import type { RelayRole } from './relay-role.ts';
+import { reach } from '../reach/index.ts';
+import type { Reach, ReachInit } from '../reach/index.ts';
 import type { Pubsub, PubsubOptions } from './gossipsub.ts';
 import {
   CONNECTION_MONITOR, DISCOVERY_DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS,
@@ -49,6 +53,8 @@ export interface PeerNodeOptions {
   bootstrapAddrs?: string[];
   /** Serving circuit relay v2, and reserving slots on other peers' relays; neither when undefined. */
   relay?: RelayOptions;
+  /** The reachability check's settings (tests on one host make loopback count as a network). */
+  reach?: ReachInit;
   /** Overrides CONNECTION_MONITOR field by field. */
   connectionMonitor?: ConnectionMonitorInit;
   /** Overrides our gossipsub settings; see pubsub(). */
@@ -59,12 +65,14 @@ export interface PeerNodeOptions {
 
 export interface PeerServices extends Record<string, unknown> {
   identify: Identify;
+  identifyPush: IdentifyPush;
   ping: Ping;
   pubsub: Pubsub;
   chat: Chat;
   membership: Membership;
-  /** Present only on a node that serves as a relay. */
-  relay?: CircuitRelayService;
+  reach: Reach;
+  /** Serving as a relay, and reserving on relays, switched while the node runs. */
+  relay: RelayRole;
 }
 
 export type PeerNode = Libp2p<PeerServices>;
@@ -114,18 +122,22 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
     ...base,
     // Every peer can dial a relayed address, so a member behind a NAT is reachable through
     // its relay; reserving a slot is listening on `/p2p-circuit` (see relay.ts).
-    addresses: { listen: [...options.listen, ...relayListenAddrs(options.relay)] },
+    addresses: { listen: [...options.listen, ...(options.relay?.reserveAtStart === false ? [] : relayListenAddrs(options.relay))] },
     transports: [...base.transports ?? [], circuitRelayTransport()],
     peerDiscovery,
     connectionMonitor: { ...CONNECTION_MONITOR, ...options.connectionMonitor },
     services: {
       identify: identify(),
+      // Tells connected peers when our protocols change: a relay that starts serving once
+      // found public (`--relay auto`) is only reserved on by peers that hear of it.
+      identifyPush: identifyPush(),
       // The connection monitor pings over /ipfs/ping: peers must answer it.
       ping: ping(),
       pubsub: pubsub(options.pubsub),
       chat: chat(options.chat),
       membership: membership(options.membership),
-      ...(options.relay?.serve === undefined ? {} : { relay: relayServer(options.relay.serve) })
+      reach: reach(options.reach),
+      relay: relayRole(options.relay ?? { reservations: 0 })
     }
   });
   dialDiscovered = discoveryDialer(node);
@@ -134,7 +146,7 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
     if (ip !== undefined) exemptFromColocation(node.services.pubsub, ip);
   });
   const relay = node.services.relay;
-  if (relay !== undefined) node.addEventListener('peer:disconnect', ({ detail: peer }) => freeReservation(relay, peer));
+  node.addEventListener('peer:disconnect', ({ detail: peer }) => { relay.release(peer); });
   return node;
 }
 

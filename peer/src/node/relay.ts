@@ -11,6 +11,10 @@ import type { CircuitRelayServerComponents, CircuitRelayService } from '@libp2p/
 import type { PeerId } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
 
+/** `--relay`: serve always, never, or once reachability finds the peer public. */
+export const RELAY_MODES = ['auto', 'on', 'off'] as const;
+export type RelayMode = typeof RELAY_MODES[number];
+
 /** What a relay grants. 0 means no limit for a circuit's seconds or bytes. */
 export interface RelayLimits {
   /** Peers that may hold a reservation at once (each a member reachable through us). */
@@ -24,8 +28,12 @@ export interface RelayLimits {
 export interface RelayOptions {
   /** Serve as a relay with these limits; not a relay when undefined. */
   serve?: RelayLimits;
+  /** Serve from the start, or only once told (RelayRole.serve, `--relay auto`). @default true */
+  serveAtStart?: boolean;
   /** On how many relays to hold a reservation (and so a relayed listen address). */
   reservations: number;
+  /** Reserve from the start, or only once told (RelayRole.reserve, when found unreachable). @default true */
+  reserveAtStart?: boolean;
 }
 
 /**
@@ -39,6 +47,19 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = { maxReservations: 16, circuitS
 /** Slots reserved by default on a peer that is not itself a relay: a second relay keeps it reachable while one restarts. */
 export const DEFAULT_RESERVATIONS = 2;
 export const MAX_RESERVATIONS = 4;
+
+/**
+ * `--relay auto`: serve only once reachability finds the peer public, and reserve only once
+ * it finds it unreachable, so a laptop serves nobody and a public peer holds no reservation.
+ */
+export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
+  serve: DEFAULT_RELAY_LIMITS, serveAtStart: false, reservations: DEFAULT_RESERVATIONS, reserveAtStart: false
+};
+
+/** Whether the relay serves only once the peer is found public. */
+export function servesWhenPublic(options: RelayOptions): boolean {
+  return options.serve !== undefined && options.serveAtStart === false;
+}
 
 /**
  * The relay takes a duration in ms for AbortSignal.timeout, which fires at once for

@@ -17,6 +17,8 @@ export const RESERVATION_WAIT_MS = 3_000;
 export interface GateSeeds {
   readonly seeds: readonly { readonly peerId: string, readonly addrs: readonly string[] }[];
   unreachable(peerId: string): boolean;
+  /** Whether reachability found this peer dialable (public, or loopback only): it reserves nowhere then. */
+  reachable?(): boolean;
 }
 
 const isLoopback = (addr: string): boolean => addr.startsWith('/ip4/127.') || addr.startsWith('/ip6/::1/');
@@ -43,15 +45,15 @@ async function seedIsRelay(node: Libp2p, id: string): Promise<boolean | undefine
 
 /**
  * Resolves with how the wait ended: 'loopback' at once for seeds on loopback only,
- * 'relayed' once the node has a relayed address, 'no relay' once every seed is identified
+ * 'relayed' once the node has a relayed address, 'reachable' once reachability finds it dialable, 'no relay' once every seed is identified
  * or unreachable and none is a relay, 'timeout' after `timeoutMs`.
  */
-export function reservationGate(node: Libp2p, seeds: GateSeeds, timeoutMs = RESERVATION_WAIT_MS): Promise<'loopback' | 'relayed' | 'no relay' | 'timeout'> {
+export function reservationGate(node: Libp2p, seeds: GateSeeds, timeoutMs = RESERVATION_WAIT_MS): Promise<'loopback' | 'relayed' | 'reachable' | 'no relay' | 'timeout'> {
   const ids = seeds.seeds.map((seed) => seed.peerId);
   if (ids.length > 0 && loopbackOnly(seeds.seeds)) return Promise.resolve('loopback');
   return new Promise((resolve) => {
     let done = false;
-    const finish = (how: 'relayed' | 'no relay' | 'timeout'): void => {
+    const finish = (how: 'relayed' | 'reachable' | 'no relay' | 'timeout'): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -62,6 +64,7 @@ export function reservationGate(node: Libp2p, seeds: GateSeeds, timeoutMs = RESE
     };
     const check = (): void => {
       if (holdsRelayedAddress(node)) return finish('relayed');
+      if (seeds.reachable?.() === true) return finish('reachable');
       void Promise.all(ids.map(async (id) => seeds.unreachable(id) ? false : seedIsRelay(node, id))).then((answers) => {
         // A relay among the seeds: its reservation is on its way (the transport reserves on identify).
         if (answers.every((a) => a === false)) finish('no relay');
