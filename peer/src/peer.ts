@@ -36,6 +36,8 @@ import { DirectMessages } from './direct/messages.ts';
 import { Conversations } from './direct/conversations.ts';
 import type { SendOutcome } from './direct/conversations.ts';
 import { findMember } from './member-lookup.ts';
+import { OncePerPeer } from './wire/once-per-peer.ts';
+import { CUT_OFF_FACTOR, CUT_OFF_MS } from './node/constants.ts';
 import { DEFAULT_BACKLOG, DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_LIMIT, DOWNLOADS_DIR, MESSAGE_DB_FILE } from './config.ts';
 import { FileTransfer } from './files/index.ts';
 import type { FileTransferStats, PendingOffer, TransferView } from './files/index.ts';
@@ -115,6 +117,8 @@ export interface ChatCounters {
   rejected: number;
   /** Peers whose gossipsub score is below the graylist threshold: whatever they send is dropped unread. */
   graylisted: number;
+  /** Times a peer was cut off for flooding: disconnected and refused for a minute (node/cut-off.ts). */
+  cutOff: number;
 }
 
 export interface ConnectionInfo {
@@ -162,7 +166,8 @@ export class Peer {
   private inMembership = false;
   private leaseState = 'not started';
   private seeds: BootstrapPeer[] = [];
-  private readonly counters: Omit<ChatCounters, 'graylisted'> = { sent: 0, received: 0, rejected: 0 };
+  private readonly counters: Omit<ChatCounters, 'graylisted'> = { sent: 0, received: 0, rejected: 0, cutOff: 0 };
+  private readonly cutOffLogged = new OncePerPeer();
   private readonly extraProcesses: (() => ProcessView[])[] = [];
   private store: HistoryStore | undefined;
   private backlog: Backlog | undefined;
@@ -333,7 +338,13 @@ export class Peer {
       mdns: options.mdns,
       relay: options.relay ?? { reservations: DEFAULT_RESERVATIONS },
       membership: { profile: options.membershipProfile, meta: { nick: this.nickName, rooms: [], version: VERSION } },
-      chat: { authorRateLimit: options.roomRateLimit }
+      chat: { authorRateLimit: options.roomRateLimit },
+      onCutOff: (peerId, topic) => {
+        this.counters.cutOff++;
+        if (!this.cutOffLogged.first(peerId)) return;
+        options.log.warn({ peerId, topic }, `cut off ${peerId} for ${CUT_OFF_MS / 1000} s: it sent more than ${CUT_OFF_FACTOR} times ` +
+          'the room rate limit of its own messages (further cut-offs of this peer are not logged)');
+      }
     });
     this.node = node;
     const store = new HistoryStore(join(options.dataDir, MESSAGE_DB_FILE), {
