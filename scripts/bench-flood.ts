@@ -4,7 +4,7 @@
  * Does a flooder in a room slow the people in it? Two real peer processes on 127.0.0.1
  * (`peer/src/main.ts --json --no-mdns ...` through peer/test/support/processes.ts, default
  * room rate limit) against one bootstrap server (`--no-data-file`), both in room `flood`,
- * each sending R lines a second (default 10) to the other through its stdin for S seconds
+ * each sending R lines a second (default 20, the room limit) to the other through its stdin for S seconds
  * (default 20) per round. Rounds come in N pairs (default 3): one round with a flooder, one
  * without, the order swapped from pair to pair. The flooder is peer/test/support/flooder.ts,
  * a fresh node (a new identity) for each round, dialled to both peers and subscribed before
@@ -16,7 +16,7 @@
  *
  * Latency: when this process reads the receiver's `message` event (Date.now()) minus the
  * message's own `ts` (the sender's Date.now() at sending; one host, one clock). At each
- * round's end, `/stats` of both peers (graylisted peers) while the flood still runs, then
+ * round's end, `/stats` of both peers (graylisted and cut-off peers) while the flood still runs, then
  * GRACE_MS more for late deliveries.
  * The target: the median over the pairs of (p99 with the flooder / p99 without) at most 2.
  *
@@ -47,7 +47,7 @@ const { values: flags } = parseArgs({
   options: {
     pairs: { type: 'string', default: '3' },
     duration: { type: 'string', default: '20' },
-    rate: { type: 'string', default: '10' },
+    rate: { type: 'string', default: String(AUTHOR_RATE) },
     'flood-rate': { type: 'string', default: '0' },
     pin: { type: 'string', default: 'auto' }
   }
@@ -165,8 +165,9 @@ interface Round {
     /** Flood messages each honest peer showed, and reported refused by the rate limit. */
     shown: Record<string, number>;
     refused: Record<string, number>;
-    /** /stats at the round's end, the flood still running: peers each honest peer holds graylisted. */
+    /** /stats at the round's end, the flood still running: peers each honest peer holds graylisted, and has cut off. */
     graylisted: Record<string, number>;
+    cutOff: Record<string, number>;
     cpuCores: number;
   };
   /** CPU of both honest peers together, in cores, and of the whole host, in percent, during the round. */
@@ -238,6 +239,8 @@ async function runRound(pair: number, flooded: boolean, a: Honest, b: Honest, la
       shown: { [a.nick]: shownOf(a), [b.nick]: shownOf(b) },
       refused: { [a.nick]: refused.get(`${a.nick} ${flooderId}`) ?? 0, [b.nick]: refused.get(`${b.nick} ${flooderId}`) ?? 0 },
       graylisted: { [a.nick]: stats[0]?.chat.graylisted ?? -1, [b.nick]: stats[1]?.chat.graylisted ?? -1 },
+      // Counted since the peer started: the rounds before this one each cut off their own flooder.
+      cutOff: { [a.nick]: stats[0]?.chat.cutOff ?? -1, [b.nick]: stats[1]?.chat.cutOff ?? -1 },
       cpuCores: Math.round((100 * flooderCpuMs) / elapsedMs) / 100
     },
     honestCores: Math.round((100 * honestCpuMs) / elapsedMs) / 100,
@@ -265,7 +268,7 @@ async function main(): Promise<void> {
       rounds.push(result);
       log(`pair ${pair + 1} ${flooded ? 'with' : 'without'} the flooder: ${result.delivered}/${result.sent} delivered, p50 ${result.p50Ms} ms, ` +
         `p99 ${result.p99Ms} ms${result.flood ? `; flooder sent ${result.flood.sent} (${result.flood.perSecond}/s), shown ${JSON.stringify(result.flood.shown)}, ` +
-          `graylisted ${JSON.stringify(result.flood.graylisted)}` : ''}`);
+          `graylisted ${JSON.stringify(result.flood.graylisted)}, cut off so far ${JSON.stringify(result.flood.cutOff)}` : ''}`);
     }
   }
   const loadAfter = loadavg();
@@ -324,8 +327,9 @@ async function main(): Promise<void> {
     `The flooder sent ${range(floods.map((f) => f.sent))} messages a round (${range(floods.map((f) => f.perSecond))} msg/s, ` +
       `${range(floods.map((f) => f.cpuCores))} cores); each peer showed ${range(floods.flatMap((f) => Object.values(f.shown)))} of them ` +
       `(the burst and the rate: what the limit lets any author send) and reported ${range(floods.flatMap((f) => Object.values(f.refused)))} ` +
-      'refused by the rate limit; the rest arrived while the flooder was graylisted and was dropped unread. ' +
-      `Graylisted peers at each peer at the end of each flooded round, the flood still running: ${floods.map((f) => Object.values(f.graylisted).join('/')).join(', ')}.`,
+      'refused by the rate limit. ' +
+      `Graylisted peers at each peer at the end of each flooded round, the flood still running: ${floods.map((f) => Object.values(f.graylisted).join('/')).join(', ')}; ` +
+      `peers cut off so far by each: ${floods.map((f) => Object.values(f.cutOff).join('/')).join(', ')}.`,
     '',
     '| pair | flooder | delivered / sent | p50 ms | p99 ms | max ms | flooder sent (msg/s) | shown / refused per peer | peers\' CPU, cores | host busy % |',
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
