@@ -1,5 +1,5 @@
 /**
- * Flood benchmark: `node scripts/bench-flood.ts [--pairs N] [--duration S] [--rate R] [--flood-rate F] [--pin auto|off]`.
+ * Flood benchmark: `node scripts/bench-flood.ts [--pairs N] [--duration S] [--rate R] [--flood-rate F] [--pin auto|off] [--control none|idle]`.
  *
  * Does a flooder in a room slow the people in it? Two real peer processes on 127.0.0.1
  * (`peer/src/main.ts --json --no-mdns ...` through peer/test/support/processes.ts, default
@@ -13,6 +13,9 @@
  * flooder elsewhere on the network would not take from the peers: with `--pin auto` (the
  * default, on a host with 2 CPUs or more and taskset) this process, and so the server and
  * the peers it starts, run on CPU 0, the flooder on the others, in every round alike.
+ * `--control idle` runs a flooder dialled to nobody in the rounds "without" it: the same CPU
+ * busy beside the peers, no traffic to them, which tells the flood's cost from that of a
+ * busy CPU 1 on a host whose other load then moves to CPU 0.
  *
  * Latency: when this process reads the receiver's `message` event (Date.now()) minus the
  * message's own `ts` (the sender's Date.now() at sending; one host, one clock). At each
@@ -53,7 +56,8 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '20' },
     rate: { type: 'string', default: String(AUTHOR_RATE) },
     'flood-rate': { type: 'string', default: '0' },
-    pin: { type: 'string', default: 'auto' }
+    pin: { type: 'string', default: 'auto' },
+    control: { type: 'string', default: 'none' }
   }
 });
 const PAIRS = Number(flags.pairs);
@@ -65,6 +69,8 @@ if (!(DURATION_S >= 1)) throw new Error('--duration takes a number of seconds >=
 if (!(RATE > 0 && RATE <= AUTHOR_RATE)) throw new Error(`--rate takes messages per second per peer, at most the limit of ${AUTHOR_RATE}`);
 if (!(FLOOD_RATE >= 0)) throw new Error('--flood-rate takes messages per second, 0 for flat out');
 if (flags.pin !== 'auto' && flags.pin !== 'off') throw new Error('--pin takes auto or off');
+if (flags.control !== 'none' && flags.control !== 'idle') throw new Error('--control takes none or idle');
+const IDLE_CONTROL = flags.control === 'idle';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -185,8 +191,8 @@ async function runRound(pair: number, flooded: boolean, a: Honest, b: Honest, la
   const tag = `${pair}${flooded ? 'f' : 'q'}`;
   let flooder: Proc<FlooderEvent> | undefined;
   let flooderId = '';
-  if (flooded) {
-    flooder = startFlooder(['--room', ROOM, '--rate', String(FLOOD_RATE), '--dial', a.addr, '--dial', b.addr], launcher);
+  if (flooded || IDLE_CONTROL) {
+    flooder = startFlooder(['--room', ROOM, '--rate', String(FLOOD_RATE), ...(flooded ? ['--dial', a.addr, '--dial', b.addr] : [])], launcher);
     flooder.child.stdin.on('error', () => undefined);
     const ready = await flooder.waitFor((e) => e.type === 'ready', 'the flooder to connect', 30_000);
     if (ready.type === 'ready') flooderId = ready.peerId;
@@ -243,7 +249,7 @@ async function runRound(pair: number, flooded: boolean, a: Honest, b: Honest, la
   return {
     pair, flooded, sent: texts.length, delivered: latencies.length, duplicates,
     p50Ms: round1(percentile(latencies, 50)), p99Ms: round1(percentile(latencies, 99)), laterP99Ms: round1(percentile(later, 99)), maxMs: round1(latencies.at(-1) ?? Number.NaN),
-    flood: floodStats?.type !== 'stopped' ? null : {
+    flood: !flooded || floodStats?.type !== 'stopped' ? null : {
       sent: floodStats.sent, failed: floodStats.failed, perSecond: Math.round((1000 * floodStats.sent) / floodStats.ms),
       shown: { [a.nick]: shownOf(a), [b.nick]: shownOf(b) },
       refused: { [a.nick]: refused.get(`${a.nick} ${flooderId}`) ?? 0, [b.nick]: refused.get(`${b.nick} ${flooderId}`) ?? 0 },
@@ -307,7 +313,7 @@ async function main(): Promise<void> {
     node: process.version,
     settings: {
       pairs: PAIRS, durationS: DURATION_S, ratePerPeer: RATE, floodRate: FLOOD_RATE, graceMs: GRACE_MS, limit: { rate: AUTHOR_RATE, burst: AUTHOR_BURST },
-      pinning: pinning.how
+      pinning: pinning.how, control: flags.control
     },
     target: { p99Ratio: TARGET_P99_RATIO, ratios, medianRatio, met: medianRatio <= TARGET_P99_RATIO },
     laterThanFirstSecond: { ratios: laterRatios, medianRatio: laterMedianRatio },
@@ -322,7 +328,8 @@ async function main(): Promise<void> {
     '# Flood: two peers chatting beside a flooder',
     '',
     `${startedAt}; ${report.machine.cpus} CPUs (${report.machine.model}), Node ${report.node}, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ` +
-      `${loadAfter.map((l) => l.toFixed(2)).join(' ')} after. Command: \`node scripts/bench-flood.ts --pairs ${PAIRS} --duration ${DURATION_S} --rate ${RATE} --flood-rate ${FLOOD_RATE} --pin ${flags.pin}\`; ${pinning.how}.`,
+      `${loadAfter.map((l) => l.toFixed(2)).join(' ')} after. Command: \`node scripts/bench-flood.ts --pairs ${PAIRS} --duration ${DURATION_S} --rate ${RATE} --flood-rate ${FLOOD_RATE} --pin ${flags.pin} --control ${flags.control}\`; ${pinning.how}` +
+      `${IDLE_CONTROL ? '; the rounds "without" run a flooder dialled to nobody (--control idle)' : ''}.`,
     '',
     `Two peer processes in #${ROOM} with the default limit (${AUTHOR_RATE} msg/s per author, ${AUTHOR_BURST} at once), each sending ${RATE} msg/s to the other ` +
       `for ${DURATION_S} s per round; ${PAIRS} pairs of rounds with and without a flooder (a fresh identity each round, dialled to both, ` +
