@@ -45,6 +45,8 @@ import { DirectMessages } from './direct/messages.ts';
 import { Conversations } from './direct/conversations.ts';
 import type { SendOutcome } from './direct/conversations.ts';
 import { findMember } from './member-lookup.ts';
+import { OncePerPeer } from './wire/once-per-peer.ts';
+import { CUT_OFF_FACTOR, CUT_OFF_MS } from './node/constants.ts';
 import {
   DEFAULT_BACKLOG, DEFAULT_HISTORY_DAYS, DEFAULT_HISTORY_LIMIT, DEFAULT_REMEMBER_DAYS, DEFAULT_REMEMBER_MEMBERS, DOWNLOADS_DIR, MESSAGE_DB_FILE
 } from './config.ts';
@@ -136,6 +138,8 @@ export interface ChatCounters {
   rejected: number;
   /** Peers whose gossipsub score is below the graylist threshold: whatever they send is dropped unread. */
   graylisted: number;
+  /** Times a peer was cut off for flooding: disconnected and refused for a minute (node/cut-off.ts). */
+  cutOff: number;
 }
 
 export interface ConnectionInfo {
@@ -188,7 +192,8 @@ export class Peer {
   /** Resolved when start() has joined its room: the first claim then carries the room too, not a second claim just after. */
   private markStarted: () => void = () => {};
   private readonly startup = new Promise<void>((resolve) => { this.markStarted = resolve; });
-  private readonly counters: Omit<ChatCounters, 'graylisted'> = { sent: 0, received: 0, rejected: 0 };
+  private readonly counters: Omit<ChatCounters, 'graylisted'> = { sent: 0, received: 0, rejected: 0, cutOff: 0 };
+  private readonly cutOffLogged = new OncePerPeer();
   private readonly extraProcesses: (() => ProcessView[])[] = [];
   private store: HistoryStore | undefined;
   private backlog: Backlog | undefined;
@@ -375,7 +380,13 @@ export class Peer {
       relay: this.relayOptions(),
       ...(options.reach === undefined ? {} : { reach: options.reach }),
       membership: { profile: options.membershipProfile, meta: { nick: this.nickName, rooms: [], version: VERSION } },
-      chat: { authorRateLimit: options.roomRateLimit }
+      chat: { authorRateLimit: options.roomRateLimit },
+      onCutOff: (peerId, topic) => {
+        this.counters.cutOff++;
+        if (!this.cutOffLogged.first(peerId)) return;
+        options.log.warn({ peerId, topic }, `cut off ${peerId} for ${CUT_OFF_MS / 1000} s: it sent more than ${CUT_OFF_FACTOR} times ` +
+          'the room rate limit of its own messages (further cut-offs of this peer are not logged)');
+      }
     });
     this.node = node;
     const store = new HistoryStore(join(options.dataDir, MESSAGE_DB_FILE), {

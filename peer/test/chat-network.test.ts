@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { createPeerNode } from '../src/node/create-node.ts';
 import type { PeerNode } from '../src/node/create-node.ts';
 import { ChatInputError, NotJoinedError } from '../src/chat/index.ts';
@@ -198,10 +199,16 @@ describe('flood control', () => {
   const LIMIT = { rate: 5, burst: 10 };
   let f: PeerNode, a: PeerNode, b: PeerNode;
   let inA: Inbox, inB: Inbox;
+  /** Peers each node cut off, by the node's peer ID. */
+  const cutOff = new Map<string, string[]>();
 
   async function limitedNode(): Promise<PeerNode> {
+    const privateKey = await generateKeyPair('Ed25519');
+    const self = peerIdFromPrivateKey(privateKey).toString();
+    cutOff.set(self, []);
     const node = await createPeerNode({
-      privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, chat: { authorRateLimit: LIMIT }
+      privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, chat: { authorRateLimit: LIMIT },
+      onCutOff: (peerId) => cutOff.get(self)?.push(peerId)
     });
     await node.start();
     return node;
@@ -219,15 +226,16 @@ describe('flood control', () => {
     await Promise.all([f, a, b].map((node) => node?.stop()));
   });
 
-  it('drops an author over its limit, graylists it, and blames none of the peers that forwarded it', async () => {
+  it('drops an author over its limit, graylists it, cuts it off, and blames none of the peers that forwarded it', async () => {
     const topic = roomTopic(LOBBY);
     const fId = f.peerId.toString();
     const graylisted = (): boolean => [a, b].every((node) => node.services.pubsub.getScore(fId) < -80);
     const started = Date.now();
+    const cutOffByBoth = (): boolean => [a, b].every((node) => (cutOff.get(node.peerId.toString()) ?? []).length > 0);
     // Valid messages published straight through gossipsub, as a peer with no limit of its own
-    // would, until both have graylisted it (scores are recomputed once a second).
-    for (let i = 0; !graylisted(); i++) {
-      if (Date.now() - started > WAIT_MS) throw new Error('the flooder was not graylisted');
+    // would, until both have graylisted it (scores are recomputed once a second) and cut it off.
+    for (let i = 0; !(graylisted() && cutOffByBoth()); i++) {
+      if (Date.now() - started > WAIT_MS) throw new Error('the flooder was not graylisted and cut off');
       await f.services.pubsub.publish(topic, encodeChatMessage({ v: 1, room: LOBBY, nick: 'flood', text: `flood ${i}`, ts: Date.now(), nonce: i.toString(16).padStart(32, '0') }));
       if (i % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
@@ -246,6 +254,13 @@ describe('flood control', () => {
       expect(a.services.pubsub.getScore(b.peerId.toString())).toBeGreaterThanOrEqual(0);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    // Past twice the limit of its own messages, cut off: disconnected, told once, refused.
+    for (const node of [a, b]) {
+      await waitFor('the flooder disconnected', () => node.getConnections(f.peerId).length === 0);
+      expect(cutOff.get(node.peerId.toString())).toEqual([fId]);
+      await expect(node.dial(f.getMultiaddrs())).rejects.toThrow();
+    }
+    expect(cutOff.get(fId)).toEqual([]);
     await a.services.chat.send(LOBBY, 'still talking');
     await waitFor('A\'s message at B', () => texts(inB, a).includes('still talking'));
   });

@@ -1,8 +1,9 @@
 /**
  * Flood control across processes: two peers chat in a room while a third node floods it
- * with valid messages far above the per-author rate limit. The two still get each
- * other's messages exactly once, drop almost all of the flood, report it in throttled
- * `rejected` events, and show the flooder as graylisted in /peers and /stats.
+ * with valid messages far above the per-author rate limit. The two still get each other's
+ * messages exactly once, show no more of the flood than the limit lets through, report the
+ * rest in throttled `rejected` events, and cut the flooder off: disconnected, refused on
+ * redial, counted in /stats and logged once.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,6 +13,8 @@ import { killAll, startBootstrapServer, startFlooder, startPeer, warmUp } from '
 import type { PeerProc } from './support/processes.ts';
 import type { PeerEvent } from '../src/events.ts';
 import { AUTHOR_BURST, AUTHOR_RATE } from '../src/chat/constants.ts';
+import { CUT_OFF_FACTOR } from '../src/node/constants.ts';
+import { cutOffLimit } from '../src/node/cut-off.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -48,14 +51,14 @@ const isStats = (e: PeerEvent): e is Stats => e.type === 'stats';
 const isInfo = (e: PeerEvent): e is Extract<PeerEvent, { type: 'info' }> => e.type === 'info';
 
 describe('a flooded room', () => {
-  it('keeps delivering the honest peers\' messages exactly once, drops the flood and graylists the flooder', async () => {
+  it('keeps delivering the honest peers\' messages exactly once, drops the flood and cuts the flooder off', async () => {
     const { url } = await startBootstrapServer(['--no-data-file']);
     const dir = await mkdtemp(join(tmpdir(), 'cli-chat-flood-'));
     dirs.push(dir);
     const start = (nick: string) => startPeer(['--nick', nick, '--bootstrap', url, '--data-dir', join(dir, nick)]);
     const alice = start('alice');
     const bob = start('bob');
-    const ready = async (p: PeerProc): Promise<Ready> => await p.waitFor((e) => e.type === 'ready', 'ready') as Ready;
+    const ready = async (p: PeerProc): Promise<Ready> => await p.waitFor((e) => e.type === 'ready', 'ready', 30_000) as Ready;
     const [a, b] = await Promise.all([ready(alice), ready(bob)]);
     await alice.waitFor((e) => e.type === 'member-joined' && e.peerId === b.peerId, 'alice to see bob');
     await warmUp(alice, [bob], 'a');
@@ -66,9 +69,14 @@ describe('a flooded room', () => {
     const flooder = startFlooder(['--room', 'lobby', '--dial', a.addrs[0] as string, '--dial', b.addrs[0] as string]);
     const { peerId: f } = await flooder.waitFor((e) => e.type === 'ready', 'the flooder to connect') as { peerId: string };
     flooder.write('start');
-    await flooder.waitFor((e) => e.type === 'progress', 'the flood to run');
+    const floodStart = Date.now();
+    // When both have cut it off, as this process reads it.
+    const cutOffAt = Promise.all([alice, bob].map(async (p) => {
+      await p.waitFor((e) => e.type === 'peer-disconnected' && e.peerId === f, 'the flooder disconnected', 30_000);
+      return Date.now();
+    })).then((times) => Math.max(...times));
 
-    // People typing through the flood.
+    // People typing through the flood, from its first moment.
     for (let i = 0; i < LINES; i++) {
       alice.write(`alice ${i}`);
       bob.write(`bob ${i}`);
@@ -77,24 +85,37 @@ describe('a flooded room', () => {
     await bob.waitFor((e) => isMessage(e) && e.text === `alice ${LINES - 1}`, 'alice\'s last line at bob');
     await alice.waitFor((e) => isMessage(e) && e.text === `bob ${LINES - 1}`, 'bob\'s last line at alice');
 
-    // Asked while the flood runs: the flooder is let back now and then, as its penalty decays,
-    // and graylisted again within a few messages; after the flood it is let back for good.
-    for (const peer of [alice, bob]) {
-      await askUntil(peer, '/stats', isStats, (s) => s.chat.graylisted === 1 && s.chat.rejected > 0, 'the flooder graylisted');
-      const peers = await askUntil(peer, '/peers', isInfo, (e) => e.message.includes('(graylisted)'), 'the flooder marked in /peers');
+    // Cut off: disconnected by both, counted once each, and the other honest peer, which
+    // forwarded what it accepted from the flooder, neither cut off nor blamed.
+    for (const [peer, other] of [[alice, b.peerId], [bob, a.peerId]] as const) {
+      await peer.waitFor((e) => e.type === 'peer-disconnected' && e.peerId === f, 'the flooder disconnected');
+      const stats = await askUntil(peer, '/stats', isStats, (s) => s.chat.cutOff > 0, 'the flooder cut off');
+      expect(stats.chat.cutOff).toBe(1);
+      expect(stats.chat.rejected).toBeGreaterThan(0);
+      const peers = await askUntil(peer, '/peers', isInfo, () => true, '/peers');
       const row = (id: string): string | undefined => peers.message.split('\n').find((line) => line.startsWith(`…${id.slice(-8)}`));
-      expect(row(f)).toMatch(/-\d+(\.\d)? \(graylisted\)$/);
-      // The other honest peer forwarded messages it accepted from the flooder that this one
-      // had refused, and is not blamed for it.
-      const other = row(peer === alice ? b.peerId : a.peerId);
-      expect(other).toBeDefined();
-      expect(other).not.toContain('graylisted');
-      expect(Number(other?.split(/\s+/).at(-1))).toBeGreaterThanOrEqual(0);
+      expect(row(f)).toBeUndefined();
+      expect(row(other)).toBeDefined();
+      expect(row(other)).not.toContain('graylisted');
+      expect(Number(row(other)?.split(/\s+/).at(-1))).toBeGreaterThanOrEqual(0);
+      const logged = peer.stderr.filter((line) => line.includes('cut off') && line.includes(f));
+      expect(logged).toHaveLength(1);
     }
+    // Refused on redial, while the flood goes on.
+    const from = flooder.items.length;
+    flooder.write('redial');
+    const redialled = await flooder.waitFor((e) => flooder.items.indexOf(e) >= from && e.type === 'redialled', 'the redial');
+    expect(redialled).toMatchObject({ connected: 0, errors: [expect.any(String), expect.any(String)] });
+    for (const peer of [alice, bob]) {
+      const disconnected = peer.items.findIndex((e) => e.type === 'peer-disconnected' && e.peerId === f);
+      expect(peer.items.slice(disconnected).some((e) => e.type === 'peer-connected' && e.peerId === f)).toBe(false);
+    }
+
     flooder.write('stop');
     const stopped = await flooder.waitFor((e) => e.type === 'stopped', 'the flood to stop');
     const sent = stopped.type === 'stopped' ? stopped.sent : 0;
-    const floodSeconds = stopped.type === 'stopped' ? stopped.ms / 1000 : 0;
+    // A flood indeed: more than the cut-off lets any author send at once.
+    expect(sent).toBeGreaterThan(cutOffLimit(undefined, CUT_OFF_FACTOR)?.burst ?? Number.POSITIVE_INFINITY);
 
     for (const [receiver, sender, from] of [[bob, 'alice', a.peerId], [alice, 'bob', b.peerId]] as const) {
       const got = receiver.items.filter(isMessage).filter((m) => m.text.startsWith(`${sender} `));
@@ -102,17 +123,20 @@ describe('a flooded room', () => {
       expect(got.every((m) => m.from === from)).toBe(true);
     }
 
-    // The flood: the burst and the rate got through, what any author may send; the rest was
-    // dropped, unread while the flooder was graylisted, and what was read reported in a few events.
+    // The flood: the room limit showed its burst and what it refilled until both had cut the
+    // flooder off (each forwards to the other what it accepts), refused the rest, and reported
+    // it in a few events.
+    const cutOffSeconds = (await cutOffAt - floodStart) / 1000;
     for (const peer of [alice, bob]) {
       const shown = peer.items.filter(isMessage).filter((m) => m.from === f).length;
       expect(shown).toBeGreaterThan(0);
-      expect(shown).toBeLessThanOrEqual(AUTHOR_BURST + AUTHOR_RATE * (floodSeconds + 1));
-      expect(shown).toBeLessThan(sent / 10);
+      expect(shown).toBeLessThanOrEqual(AUTHOR_BURST + AUTHOR_RATE * (cutOffSeconds + 1));
       const reports = peer.items.filter((e) => e.type === 'rejected' && e.from === f);
       expect(reports.length).toBeGreaterThan(0);
       expect(reports.every((e) => e.type === 'rejected' && e.reason.startsWith('rate-limited:'))).toBe(true);
       expect(reports.length).toBeLessThan(10);
+      // Nobody but the flooder went away.
+      expect(peer.items.some((e) => e.type === 'member-failed' || e.type === 'member-suspect')).toBe(false);
     }
 
     flooder.child.stdin.end();

@@ -187,7 +187,7 @@ export function formatStats(s: MembershipServiceStats, chat: ChatCounters, files
     `refused              ${s.badFrames} bad frames, ${s.rateLimitedFrames} over the rate limit, ${s.rejectedClaims} rejected claims`,
     `not sent             ${s.droppedSends} dropped (backpressure), ${s.unreachable} unreachable`,
     `self                 incarnation ${s.incarnation}, ${s.refutations} refutations, health ${s.health} (0 is healthy)`,
-    `chat                 ${chat.sent} sent, ${chat.received} received, ${chat.rejected} rejected, ${chat.graylisted} peers graylisted`,
+    `chat                 ${chat.sent} sent, ${chat.received} received, ${chat.rejected} rejected, ${chat.graylisted} peers graylisted, ${chat.cutOff} cut off`,
     `files                ${files.sent} sent, ${files.received} received, ${files.failed} failed, ${files.badOffers} bad offers, ${files.refused} refused`
   ].join('\n');
 }

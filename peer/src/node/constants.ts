@@ -115,3 +115,16 @@ export const ROOM_TOPIC_SCORE_PARAMS: TopicScoreParams = {
   invalidMessageDeliveriesWeight: -1,
   invalidMessageDeliveriesDecay: 0.9
 };
+
+/**
+ * The cut-off (cut-off.ts): a peer that authors and sends us itself more than
+ * CUT_OFF_FACTOR times a room's rate limit (40 a second, 120 at once, by default) is
+ * disconnected and refused for CUT_OFF_MS. A graylisted flooder still costs its neighbours
+ * the reading and decoding of everything it sends; a refused one costs a refused handshake
+ * per redial. Twice the limit is nothing a person typing does, and the room limit already
+ * drops everything between the two; a paste of more than 120 lines at once is cut off. At most CUT_OFF_MAX_PEERS peers are refused at once, the
+ * oldest cut-off let back first.
+ */
+export const CUT_OFF_FACTOR = 2;
+export const CUT_OFF_MS = 60_000;
+export const CUT_OFF_MAX_PEERS = 1024;

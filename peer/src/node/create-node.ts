@@ -18,13 +18,14 @@ import { mdns } from '@libp2p/mdns';
 import type { MulticastDNSComponents } from '@libp2p/mdns';
 import { bootstrap } from '@libp2p/bootstrap';
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
-import type { PeerDiscovery, PeerInfo, PrivateKey } from '@libp2p/interface';
+import type { ConnectionGater, PeerDiscovery, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface';
 import { chat } from '../chat/index.ts';
 import type { Chat, ChatInit } from '../chat/index.ts';
 import { membership } from '../membership/index.ts';
 import type { Membership, MembershipInit } from '../membership/index.ts';
 import { exemptFromColocation, pubsub } from './gossipsub.ts';
 import { withKeptSigningHandle } from './ed25519-keys.ts';
+import { CutOff, cutOffLimit } from './cut-off.ts';
 import { relayIp, relayListenAddrs } from './relay.ts';
 import type { RelayOptions } from './relay.ts';
 import { relayRole } from './relay-role.ts';
@@ -33,7 +34,7 @@ import { reach } from '../reach/index.ts';
 import type { Reach, ReachInit } from '../reach/index.ts';
 import type { Pubsub, PubsubOptions } from './gossipsub.ts';
 import {
-  CONNECTION_MONITOR, DISCOVERY_DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS,
+  CONNECTION_MONITOR, CUT_OFF_FACTOR, CUT_OFF_MAX_PEERS, CUT_OFF_MS, DISCOVERY_DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_INCOMING_PENDING_CONNECTIONS,
   MDNS_QUERY_INTERVAL_MS
 } from './constants.ts';
 
@@ -59,8 +60,11 @@ export interface PeerNodeOptions {
   connectionMonitor?: ConnectionMonitorInit;
   /** Overrides our gossipsub settings; see pubsub(). */
   pubsub?: PubsubOptions;
+  /** Its room rate limit also sets the cut-off's (CUT_OFF_FACTOR times it); no cut-off when it is `false`. */
   chat?: ChatInit;
   membership?: MembershipInit;
+  /** Told of each peer cut off for flooding: disconnected and refused for CUT_OFF_MS (see cut-off.ts). */
+  onCutOff?: (peerId: string, topic: string) => void;
 }
 
 export interface PeerServices extends Record<string, unknown> {
@@ -117,6 +121,9 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
   }
 
   const base = connectionOptions(options.privateKey, options.listen);
+  const limit = cutOffLimit(options.chat?.authorRateLimit, CUT_OFF_FACTOR);
+  const cutOff = limit === undefined ? undefined : new CutOff({ limit, refuseMs: CUT_OFF_MS, maxPeers: CUT_OFF_MAX_PEERS });
+  const onCutOff = options.onCutOff ?? (() => {});
   const node: PeerNode = await createLibp2p({
     start: false,
     ...base,
@@ -126,6 +133,7 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
     transports: [...base.transports ?? [], circuitRelayTransport()],
     peerDiscovery,
     connectionMonitor: { ...CONNECTION_MONITOR, ...options.connectionMonitor },
+    ...(cutOff === undefined ? {} : { connectionGater: refusing(cutOff) }),
     services: {
       identify: identify(),
       // Tells connected peers when our protocols change: a relay that starts serving once
@@ -133,7 +141,7 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
       identifyPush: identifyPush(),
       // The connection monitor pings over /ipfs/ping: peers must answer it.
       ping: ping(),
-      pubsub: pubsub(options.pubsub),
+      pubsub: pubsub(options.pubsub, cutOff === undefined ? undefined : { cutOff, onCutOff }),
       chat: chat(options.chat),
       membership: membership(options.membership),
       reach: reach(options.reach),
@@ -148,6 +156,17 @@ export async function createPeerNode(options: PeerNodeOptions): Promise<PeerNode
   const relay = node.services.relay;
   node.addEventListener('peer:disconnect', ({ detail: peer }) => { relay.release(peer); });
   return node;
+}
+
+/** Refuses every connection with a peer cut off, dialled or dialling, direct or relayed, until its time is up. */
+function refusing(cutOff: CutOff): ConnectionGater {
+  const refused = (peer: PeerId): boolean => cutOff.refuses(peer.toString(), Date.now());
+  return {
+    denyDialPeer: refused,
+    denyInboundEncryptedConnection: refused,
+    denyOutboundEncryptedConnection: refused,
+    denyInboundRelayedConnection: (_relay, remotePeer) => refused(remotePeer)
+  };
 }
 
 /** mDNS discovery that also hands every answer to `onPeer`; it answers again each query interval. */

@@ -8,7 +8,9 @@
  */
 import { gossipsub, StrictSign, TopicValidatorResult, type GossipSub, type GossipSubComponents, type GossipsubOpts, type Message } from '@libp2p/gossipsub';
 import { toString as toBase58 } from 'uint8arrays/to-string';
+import type { PeerId } from '@libp2p/interface';
 import { chatMessageId, formatMessageId } from '../chat/codec.ts';
+import type { CutOff } from './cut-off.ts';
 import { IP_COLOCATION_WHITELIST, MESH_DEGREE, ROOM_TOPIC_SCORE_PARAMS, SCORE_THRESHOLDS } from './constants.ts';
 
 export { TopicValidatorResult };
@@ -31,6 +33,8 @@ export interface Pubsub extends GossipSub {
 }
 
 type RpcMessage = Parameters<GossipsubOpts['fastMsgIdFn']>[0];
+/** A decoded RPC as gossipsub hands it on, before any message in it is verified. */
+interface Rpc { messages: RpcMessage[] }
 
 /**
  * Members of the class that `pubsub()` reaches into: the live score parameters (gossipsub
@@ -46,6 +50,8 @@ interface Internals {
   acceptFromWhitelist?: Map<string, unknown>;
   forwardMessage?: (msgIdStr: string, rawMsg: RpcMessage, propagationSource?: string, excludePeers?: Set<string>) => void;
   mcache?: { get(msgId: Uint8Array): RpcMessage | undefined };
+  handleReceivedRpc?: (from: PeerId, rpc: Rpc) => Promise<void>;
+  subscriptions?: Set<string>;
 }
 
 function assertPubsub(service: GossipSub): asserts service is Pubsub & Required<Internals> {
@@ -53,9 +59,10 @@ function assertPubsub(service: GossipSub): asserts service is Pubsub & Required<
   if (typeof candidate.getMeshPeers !== 'function' || typeof candidate.getScore !== 'function' ||
     typeof candidate.score?.params?.topics !== 'object' || typeof candidate.score.rejectInvalidMessage !== 'function' ||
     !(candidate.score.scoreCache instanceof Map) || !(candidate.acceptFromWhitelist instanceof Map) ||
-    typeof candidate.forwardMessage !== 'function' || typeof candidate.mcache?.get !== 'function') {
+    typeof candidate.forwardMessage !== 'function' || typeof candidate.mcache?.get !== 'function' ||
+    typeof candidate.handleReceivedRpc !== 'function' || !(candidate.subscriptions instanceof Set)) {
     throw new Error('this gossipsub implementation lacks getMeshPeers, getScore, score.params.topics, score.rejectInvalidMessage, ' +
-      'score.scoreCache, acceptFromWhitelist, forwardMessage or mcache, which the peer needs');
+      'score.scoreCache, acceptFromWhitelist, forwardMessage, mcache, handleReceivedRpc or subscriptions, which the peer needs');
   }
 }
 
@@ -93,6 +100,40 @@ function skipAuthorWhenForwarding(service: Required<Internals>): void {
     // `from` carries the author's multihash, whose base58btc is its peer ID string.
     const author = rawMsg.from === undefined ? undefined : authorIdString(rawMsg.from);
     forward(msgIdStr, rawMsg, propagationSource, author === undefined ? excludePeers : new Set(excludePeers).add(author));
+  };
+}
+
+/** What pubsub() does with a peer that floods: counts, and on a cut-off disconnects and tells. */
+export interface CutOffHook {
+  cutOff: CutOff;
+  /** Called once per cut-off, after its connections are asked to close. */
+  onCutOff: (peerId: string, topic: string) => void;
+}
+
+/**
+ * Counts the messages in each decoded RPC that the sending peer authored itself, before
+ * gossipsub verifies any signature, and drops every RPC of a peer cut off; on a cut-off
+ * closes its connections (the connection gater refuses new ones). A forwarder is never
+ * counted for what it relays: only a message whose `from` is the connection's peer. Topics
+ * we are not subscribed to share one count per peer, so spreading a flood over invented
+ * topics does not multiply what gets through.
+ */
+function cutOffFlooders(service: Required<Internals>, components: GossipSubComponents, hook: CutOffHook): void {
+  const handle = service.handleReceivedRpc.bind(service);
+  const log = components.logger.forComponent('cli-chat:cut-off');
+  service.handleReceivedRpc = async (from, rpc) => {
+    const peer = from.toString();
+    const now = Date.now();
+    if (hook.cutOff.refuses(peer, now)) return;
+    for (const message of rpc.messages) {
+      if (message.from === undefined || authorIdString(message.from) !== peer) continue;
+      const topic = service.subscriptions.has(message.topic) ? message.topic : '';
+      if (!hook.cutOff.authored(peer, topic, now)) continue;
+      components.connectionManager.closeConnections(from).catch((err: unknown) => log.error('closing the connections of %p failed - %e', from, err));
+      hook.onCutOff(peer, message.topic);
+      return;
+    }
+    await handle(from, rpc);
   };
 }
 
@@ -168,10 +209,10 @@ function fastMsgIdFn(message: RpcMessage): string {
 
 /**
  * The gossipsub service with our settings; `options` override them (score parameters and
- * thresholds field by field). Register it under the service name `pubsub`: the chat
- * service finds it there.
+ * thresholds field by field); with `cutOff`, peers that flood are cut off (see
+ * cutOffFlooders). Register it under the service name `pubsub`: the chat service finds it there.
  */
-export function pubsub(options: PubsubOptions = {}): (components: GossipSubComponents) => Pubsub {
+export function pubsub(options: PubsubOptions = {}, cutOff?: CutOffHook): (components: GossipSubComponents) => Pubsub {
   const create = gossipsub({
     // Every message is signed by its author and unsigned ones are refused: a nick can be
     // anything, so the peer ID is the only identity a reader can trust. Both ends must
@@ -207,6 +248,7 @@ export function pubsub(options: PubsubOptions = {}): (components: GossipSubCompo
     const service = create(components);
     assertPubsub(service);
     skipAuthorWhenForwarding(service);
+    if (cutOff !== undefined) cutOffFlooders(service, components, cutOff);
     return service;
   };
 }

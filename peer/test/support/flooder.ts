@@ -3,15 +3,20 @@
  * on 127.0.0.1) that publishes valid chat messages to a room as fast as it can, or at --rate,
  * straight through gossipsub, so nothing of its own chat service holds it back.
  *
- *   node peer/test/support/flooder.ts --dial MULTIADDR [--dial MULTIADDR]... [--room ROOM] [--rate N]
+ *   node peer/test/support/flooder.ts [--dial MULTIADDR]... [--room ROOM] [--rate N]
+ *
+ * With no --dial it floods nobody: the same signing and encoding on its CPU, no traffic, a
+ * benchmark's control.
  *
  * Each message is what a chat peer would send: this room, a fresh nonce, the current time,
  * signed by the flooder's key. JSON lines on stdout:
  *   {"type":"ready","peerId":...}                  connected to every --dial peer, each subscribed to the room
  *   {"type":"progress","sent":N,"failed":N,"ms":T}  every second while flooding, T ms since `start`
  *   {"type":"stopped","sent":N,"failed":N,"ms":T}   after `stop`
- * It floods from the stdin line `start` until the line `stop`; end of stdin, SIGTERM or
- * SIGINT stop the node and exit 0.
+ *   {"type":"redialled","connected":N,"errors":[...]}  after `redial`: how many --dial peers kept a new connection
+ * It floods from the stdin line `start` until the line `stop`; `redial` dials every --dial
+ * peer again (a peer that cut it off refuses); end of stdin, SIGTERM or SIGINT stop the
+ * node and exit 0.
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -27,6 +32,7 @@ import { NonceSequence } from '../../src/chat/nonce.ts';
 const BATCH = 16;
 const PROGRESS_MS = 1_000;
 const READY_DEADLINE_MS = 15_000;
+const REDIAL_TIMEOUT_MS = 5_000;
 
 const { values } = parseArgs({
   options: {
@@ -38,7 +44,6 @@ const { values } = parseArgs({
 const room = parseRoomName(values.room);
 const topic = roomTopic(room);
 const rate = Number(values.rate);
-if (values.dial.length === 0) throw new Error('--dial MULTIADDR is required');
 if (!(rate >= 0)) throw new Error('--rate takes messages per second, 0 for as fast as possible');
 
 function emit(event: Record<string, unknown>): void {
@@ -93,6 +98,35 @@ async function flood(): Promise<void> {
   emit({ type: 'stopped', ...counts, ms: elapsed() });
 }
 
+/**
+ * Dials every --dial peer again and reports how many kept the connection. A peer that
+ * refuses may still let the dial succeed (the muxer is agreed within the Noise handshake)
+ * and close it right after, so each connection is watched until it closes or
+ * REDIAL_TIMEOUT_MS pass.
+ */
+async function redial(): Promise<void> {
+  const errors: string[] = [];
+  let connected = 0;
+  await Promise.all(values.dial.map(async (addr) => {
+    try {
+      const connection = await node.dial(multiaddr(addr), { signal: AbortSignal.timeout(REDIAL_TIMEOUT_MS) });
+      const closed = await new Promise<boolean>((resolve) => {
+        if (connection.status !== 'open') resolve(true);
+        const timer = setTimeout(() => resolve(false), REDIAL_TIMEOUT_MS);
+        connection.addEventListener('close', () => {
+          clearTimeout(timer);
+          resolve(true);
+        }, { once: true });
+      });
+      if (closed) errors.push(`${addr}: connected, then closed by the remote`);
+      else connected++;
+    } catch (err) {
+      errors.push(`${addr}: ${(err as Error).message}`);
+    }
+  }));
+  emit({ type: 'redialled', connected, errors });
+}
+
 let exiting = false;
 async function exit(): Promise<void> {
   if (exiting) return;
@@ -110,6 +144,8 @@ createInterface({ input: process.stdin })
       flooding = flood();
     } else if (command === 'stop') {
       stopRequested = true;
+    } else if (command === 'redial') {
+      void redial();
     }
   })
   .on('close', () => void exit());

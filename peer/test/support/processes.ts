@@ -138,7 +138,8 @@ export function startDaemon(args: string[]): { proc: DaemonProc, started: Promis
 /** What support/flooder.ts prints, one JSON object a line. */
 export type FlooderEvent =
   | { type: 'ready', peerId: string }
-  | { type: 'progress' | 'stopped', sent: number, failed: number, ms: number };
+  | { type: 'progress' | 'stopped', sent: number, failed: number, ms: number }
+  | { type: 'redialled', connected: number, errors: string[] };
 
 /** Starts support/flooder.ts: a node that floods a room once it reads `start`; see there for its flags and `Proc` for `launcher`. */
 export function startFlooder(args: string[], launcher: readonly string[] = []): Proc<FlooderEvent> {
