@@ -216,7 +216,7 @@ describe.skipIf(unavailable !== undefined)('peers behind NATs', () => {
     const { pub, home1, home2 } = topology();
     const { url } = await startBootstrapServer(['--no-data-file'], pub.ip, pub.launcher);
     const relay = await startPeerIn(pub, 'relay3', url, ['--relay']);
-    const direct = await startPeerIn(pub, 'pub3', url, ['--reserve-relays', '0']);
+    const direct = await startPeerIn(pub, 'pub3', url, ['--relay', 'off', '--reserve-relays', '0']);
     const h1 = await startPeerIn(home1, 'home1c', url);
     await Promise.all([memberEvent(direct, 'member-joined', h1), memberEvent(relay, 'member-joined', h1), memberEvent(h1, 'member-joined', direct)]);
     const others = [relay, direct, h1];
