@@ -9,8 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PeerEvent } from '../src/events.ts';
@@ -20,14 +19,14 @@ import { createNatTopology, natTopologyUnavailable } from './support/nat-topolog
 import type { NatTopology, NetnsHost } from './support/nat-topology.ts';
 import { createNetnsPair } from './support/netns.ts';
 import type { NetnsPair } from './support/netns.ts';
-import { Proc, killAll, parseJsonLine, startBootstrapServer, warmUp } from './support/processes.ts';
-import type { PeerProc } from './support/processes.ts';
+import { Proc, killAll, startBootstrapServer, warmUp } from './support/processes.ts';
+import { startPeerIn as startIn } from './support/netns-peer.ts';
+import type { NetnsPeer as Started } from './support/netns-peer.ts';
 
 const run = promisify(execFile);
 const unavailable = await natTopologyUnavailable();
 const skipped = unavailable === undefined ? '' : ` (skipped: ${unavailable})`;
 
-const START_MS = 15_000;
 const MEET_MS = 20_000;
 const DELIVER_MS = 10_000;
 /** A short lease, so that "registered again within one lease period" is quick to check. */
@@ -36,6 +35,10 @@ const TTL_S = 8;
 let net: NatTopology | undefined;
 let lan: NetnsPair | undefined;
 const dirs: string[] = [];
+
+function startPeerIn(where: NetnsHost, nick: string, bootstrap: string, extra: string[] = [], dir?: string): Promise<Started> {
+  return startIn(where, nick, bootstrap, { dirs, extra, mdns: true, ...(dir === undefined ? {} : { dir }) });
+}
 
 beforeAll(async () => {
   if (unavailable !== undefined) return;
@@ -62,23 +65,7 @@ function topology(): NatTopology {
   return net;
 }
 
-interface Started {
-  readonly proc: PeerProc;
-  readonly id: string;
-  readonly nick: string;
-  readonly dir: string;
-}
 
-async function startPeerIn(where: NetnsHost, nick: string, bootstrap: string, extra: string[] = [], dir?: string): Promise<Started> {
-  const dataDir = dir ?? await mkdtemp(join(tmpdir(), 'cli-chat-offline-'));
-  if (dir === undefined) dirs.push(dataDir);
-  const proc = new Proc<PeerEvent>([
-    'peer/src/main.ts', '--json', '--no-host-bootstrap', '--listen', `/ip4/${where.ip}/tcp/0`,
-    '--bootstrap', bootstrap, '--nick', nick, '--data-dir', dataDir, ...extra
-  ], parseJsonLine, {}, where.launcher);
-  const ready = await proc.waitFor((e) => e.type === 'ready', `${nick} ready`, START_MS);
-  return { proc, id: (ready as Extract<PeerEvent, { type: 'ready' }>).peerId, nick, dir: dataDir };
-}
 
 /** `about` joined (or came back) in `observer`'s view, at or after event index `from`. */
 function joined(observer: Started, about: Started, from = 0): Promise<PeerEvent> {

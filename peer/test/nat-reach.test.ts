@@ -6,24 +6,26 @@
  * namespaces; mDNS is off.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { PeerEvent } from '../src/events.ts';
 import { createNatTopology, natTopologyUnavailable } from './support/nat-topology.ts';
 import type { NatTopology, NetnsHost } from './support/nat-topology.ts';
-import { Proc, killAll, parseJsonLine, startBootstrapServer } from './support/processes.ts';
-import type { PeerProc } from './support/processes.ts';
+import { killAll, startBootstrapServer } from './support/processes.ts';
+import { startPeerIn as startIn } from './support/netns-peer.ts';
+import type { NetnsPeer as Started } from './support/netns-peer.ts';
 
 const unavailable = await natTopologyUnavailable();
 const skipped = unavailable === undefined ? '' : ` (skipped: ${unavailable})`;
 
 // Generous for a busy 2-core machine: a home peer's verdict waits for a dial-back to time out at its router.
-const START_MS = 15_000;
 const VERDICT_MS = 25_000;
 
 let net: NatTopology | undefined;
 const dirs: string[] = [];
+
+function startPeerIn(where: NetnsHost, nick: string, bootstrap: string, extra: string[] = [], dir?: string): Promise<Started> {
+  return startIn(where, nick, bootstrap, { dirs, extra, ...(dir === undefined ? {} : { dir }) });
+}
 
 beforeAll(async () => {
   if (unavailable === undefined) net = await createNatTopology(`clireach${process.pid}`, '10.213');
@@ -35,22 +37,7 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-interface Started {
-  readonly proc: PeerProc;
-  readonly id: string;
-  readonly ready: Extract<PeerEvent, { type: 'ready' }>;
-}
 
-async function startPeerIn(where: NetnsHost, nick: string, bootstrap: string): Promise<Started> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'cli-chat-reach-'));
-  dirs.push(dataDir);
-  const proc = new Proc<PeerEvent>([
-    'peer/src/main.ts', '--json', '--no-mdns', '--no-host-bootstrap', '--listen', `/ip4/${where.ip}/tcp/0`,
-    '--bootstrap', bootstrap, '--nick', nick, '--data-dir', dataDir
-  ], parseJsonLine, {}, where.launcher);
-  const ready = await proc.waitFor((e) => e.type === 'ready', `${nick} ready`, START_MS) as Extract<PeerEvent, { type: 'ready' }>;
-  return { proc, id: ready.peerId, ready };
-}
 
 function verdict(peer: Started, reachability: string, what: string): Promise<PeerEvent> {
   return peer.proc.waitFor((e) => e.type === 'reachability' && e.reachability === reachability, what, VERDICT_MS);

@@ -12,14 +12,14 @@ import { join } from 'node:path';
 import type { PeerEvent } from '../src/events.ts';
 import { createNatTopology, natTopologyUnavailable } from './support/nat-topology.ts';
 import type { NatTopology, NetnsHost } from './support/nat-topology.ts';
-import { Proc, killAll, parseJsonLine, startBootstrapServer } from './support/processes.ts';
-import type { PeerProc } from './support/processes.ts';
+import { Proc, killAll, startBootstrapServer } from './support/processes.ts';
+import { startPeerIn as startIn } from './support/netns-peer.ts';
+import type { NetnsPeer as Started } from './support/netns-peer.ts';
 
 const unavailable = await natTopologyUnavailable();
 const skipped = unavailable === undefined ? '' : ` (skipped: ${unavailable})`;
 
 // Generous deadlines for a busy 2-core machine; a quiet run needs a fraction of each.
-const START_MS = 30_000;
 const MEET_MS = 20_000;
 const DELIVER_MS = 10_000;
 const FAIL_MS = 15_000;
@@ -29,6 +29,10 @@ const CIRCUIT_BYTES = 20_000_000;
 
 let net: NatTopology | undefined;
 const dirs: string[] = [];
+
+function startPeerIn(where: NetnsHost, nick: string, bootstrap: string, extra: string[] = [], dir?: string): Promise<Started> {
+  return startIn(where, nick, bootstrap, { dirs, extra, ...(dir === undefined ? {} : { dir }) });
+}
 
 beforeAll(async () => {
   if (unavailable === undefined) net = await createNatTopology(`clinat${process.pid}`, '10.214');
@@ -63,23 +67,7 @@ async function tryConnect(from: NetnsHost, host: string, port: number): Promise<
   return line.type === 'failed' ? line.code : line.type;
 }
 
-interface Started {
-  readonly proc: PeerProc;
-  readonly id: string;
-  readonly nick: string;
-  readonly dir: string;
-}
 
-async function startPeerIn(where: NetnsHost, nick: string, bootstrap: string, extra: string[] = [], dir?: string): Promise<Started> {
-  const dataDir = dir ?? await mkdtemp(join(tmpdir(), 'cli-chat-nat-'));
-  if (dir === undefined) dirs.push(dataDir);
-  const proc = new Proc<PeerEvent>([
-    'peer/src/main.ts', '--json', '--no-mdns', '--no-host-bootstrap', '--listen', `/ip4/${where.ip}/tcp/0`,
-    '--bootstrap', bootstrap, '--nick', nick, '--data-dir', dataDir, ...extra
-  ], parseJsonLine, {}, where.launcher);
-  const ready = await proc.waitFor((e) => e.type === 'ready', `${nick} ready`, START_MS);
-  return { proc, id: (ready as Extract<PeerEvent, { type: 'ready' }>).peerId, nick, dir: dataDir };
-}
 
 function memberEvent(observer: Started, type: string, about: Started, from = 0): Promise<PeerEvent> {
   return observer.proc.waitFor((e) => observer.proc.items.indexOf(e) >= from && e.type === type && 'peerId' in e && e.peerId === about.id,
