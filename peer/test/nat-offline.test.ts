@@ -9,18 +9,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PeerEvent } from '../src/events.ts';
 import { MEMBERS_FILE } from '../src/config.ts';
 import { decodeRemembered } from '../src/seeding/remembered-store.ts';
-import { createNatTopology, natTopologyUnavailable } from './support/nat-topology.ts';
-import type { NatTopology, NetnsHost } from './support/nat-topology.ts';
+import { natTopologyUnavailable } from './support/nat-topology.ts';
+import type { NetnsHost } from './support/nat-topology.ts';
 import { createNetnsPair } from './support/netns.ts';
 import type { NetnsPair } from './support/netns.ts';
 import { Proc, killAll, startBootstrapServer, warmUp } from './support/processes.ts';
-import { startPeerIn as startIn } from './support/netns-peer.ts';
+import { natSuite } from './support/netns-peer.ts';
 import type { NetnsPeer as Started } from './support/netns-peer.ts';
 
 const run = promisify(execFile);
@@ -32,17 +32,12 @@ const DELIVER_MS = 10_000;
 /** A short lease, so that "registered again within one lease period" is quick to check. */
 const TTL_S = 8;
 
-let net: NatTopology | undefined;
 let lan: NetnsPair | undefined;
-const dirs: string[] = [];
 
-function startPeerIn(where: NetnsHost, nick: string, bootstrap: string, extra: string[] = [], dir?: string): Promise<Started> {
-  return startIn(where, nick, bootstrap, { dirs, extra, mdns: true, ...(dir === undefined ? {} : { dir }) });
-}
+const { topology, startPeerIn } = natSuite('cliofl', '10.216', { available: unavailable === undefined, mdns: true });
 
 beforeAll(async () => {
   if (unavailable !== undefined) return;
-  net = await createNatTopology(`cliofl${process.pid}`, '10.216');
   lan = await createNetnsPair(`climdn${process.pid}`, '10.217.0');
   // mDNS multicasts to 224.0.0.251: without a route for it, discovery fails silently (LIBP2P-NOTES).
   for (const side of [lan.a, lan.b]) {
@@ -55,15 +50,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await killAll();
-  await net?.destroy();
   await lan?.destroy();
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
-
-function topology(): NatTopology {
-  if (net === undefined) throw new Error('no topology');
-  return net;
-}
 
 
 

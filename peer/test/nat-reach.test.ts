@@ -5,13 +5,11 @@
  * unreachable and reserve on it, and reach each other through it. No packet leaves the
  * namespaces; mDNS is off.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rm } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import type { PeerEvent } from '../src/events.ts';
-import { createNatTopology, natTopologyUnavailable } from './support/nat-topology.ts';
-import type { NatTopology, NetnsHost } from './support/nat-topology.ts';
-import { killAll, startBootstrapServer } from './support/processes.ts';
-import { startPeerIn as startIn } from './support/netns-peer.ts';
+import { natTopologyUnavailable } from './support/nat-topology.ts';
+import { startBootstrapServer } from './support/processes.ts';
+import { natSuite } from './support/netns-peer.ts';
 import type { NetnsPeer as Started } from './support/netns-peer.ts';
 
 const unavailable = await natTopologyUnavailable();
@@ -20,24 +18,7 @@ const skipped = unavailable === undefined ? '' : ` (skipped: ${unavailable})`;
 // Generous for a busy 2-core machine: a home peer's verdict waits for a dial-back to time out at its router.
 const VERDICT_MS = 25_000;
 
-let net: NatTopology | undefined;
-const dirs: string[] = [];
-
-function startPeerIn(where: NetnsHost, nick: string, bootstrap: string, extra: string[] = [], dir?: string): Promise<Started> {
-  return startIn(where, nick, bootstrap, { dirs, extra, ...(dir === undefined ? {} : { dir }) });
-}
-
-beforeAll(async () => {
-  if (unavailable === undefined) net = await createNatTopology(`clireach${process.pid}`, '10.213');
-});
-
-afterAll(async () => {
-  await killAll();
-  await net?.destroy();
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-
+const { topology, startPeerIn } = natSuite('clireach', '10.213', { available: unavailable === undefined });
 
 function verdict(peer: Started, reachability: string, what: string): Promise<PeerEvent> {
   return peer.proc.waitFor((e) => e.type === 'reachability' && e.reachability === reachability, what, VERDICT_MS);
@@ -85,7 +66,3 @@ describe.skipIf(unavailable !== undefined)('reachability behind NATs', () => {
   }, 60_000);
 });
 
-function topology(): NatTopology {
-  if (net === undefined) throw new Error('no topology');
-  return net;
-}

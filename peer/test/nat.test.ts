@@ -4,16 +4,16 @@
  * namespaces, each behind its own router doing source NAT. mDNS is off, and no packet
  * leaves the namespaces.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PeerEvent } from '../src/events.ts';
-import { createNatTopology, natTopologyUnavailable } from './support/nat-topology.ts';
-import type { NatTopology, NetnsHost } from './support/nat-topology.ts';
-import { Proc, killAll, startBootstrapServer } from './support/processes.ts';
-import { startPeerIn as startIn } from './support/netns-peer.ts';
+import { natTopologyUnavailable } from './support/nat-topology.ts';
+import type { NetnsHost } from './support/nat-topology.ts';
+import { Proc, startBootstrapServer } from './support/processes.ts';
+import { natSuite } from './support/netns-peer.ts';
 import type { NetnsPeer as Started } from './support/netns-peer.ts';
 
 const unavailable = await natTopologyUnavailable();
@@ -27,27 +27,7 @@ const FILE_MS = 20_000;
 /** The limited relay's data limit per circuit: room for membership, chat and a small file. */
 const CIRCUIT_BYTES = 20_000_000;
 
-let net: NatTopology | undefined;
-const dirs: string[] = [];
-
-function startPeerIn(where: NetnsHost, nick: string, bootstrap: string, extra: string[] = [], dir?: string): Promise<Started> {
-  return startIn(where, nick, bootstrap, { dirs, extra, ...(dir === undefined ? {} : { dir }) });
-}
-
-beforeAll(async () => {
-  if (unavailable === undefined) net = await createNatTopology(`clinat${process.pid}`, '10.214');
-});
-
-afterAll(async () => {
-  await killAll();
-  await net?.destroy();
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-function topology(): NatTopology {
-  if (net === undefined) throw new Error('no topology');
-  return net;
-}
+const { topology, startPeerIn, dirs } = natSuite('clinat', '10.214', { available: unavailable === undefined });
 
 type ProbeLine = { type: 'listening', port: number } | { type: 'accepted', from: string } | { type: 'connected' } | { type: 'failed', code: string };
 
@@ -66,8 +46,6 @@ async function tryConnect(from: NetnsHost, host: string, port: number): Promise<
   const line = await probe(from, ['connect', host, String(port)]).waitFor((l) => l.type === 'connected' || l.type === 'failed', `a connect from ${from.ns}`);
   return line.type === 'failed' ? line.code : line.type;
 }
-
-
 
 function memberEvent(observer: Started, type: string, about: Started, from = 0): Promise<PeerEvent> {
   return observer.proc.waitFor((e) => observer.proc.items.indexOf(e) >= from && e.type === type && 'peerId' in e && e.peerId === about.id,
